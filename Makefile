@@ -1,0 +1,151 @@
+# SPDX-License-Identifier: Apache-2.0
+#
+# make                 library (shared + static), the crac command, the preload library
+# make test            build and run every test (tests/run.sh)
+# make demo            the warm-service demo (scripts/demo.sh)
+# make bench           benchmarks (bench/run.sh)
+# make install         PREFIX=/usr/local DESTDIR=
+# make SANITIZE=1      ASan+UBSan for the library's ordinary code and the tests
+# make clean
+
+VERSION_MAJOR := 0
+VERSION := 0.1.0
+PREFIX ?= /usr/local
+DESTDIR ?=
+LIBDIR ?= $(PREFIX)/lib
+B := build
+
+CC ?= gcc
+CFLAGS ?= -O2 -g
+WARN := -Wall -Wextra -Werror
+BASE_CFLAGS := -std=gnu11 $(WARN) -D_GNU_SOURCE -Iinclude -Isrc -fvisibility=hidden \
+	-DCRAC_VERSION_STRING='"$(VERSION)"'
+ifeq ($(SANITIZE),1)
+SAN := -fsanitize=address,undefined -fno-omit-frame-pointer
+endif
+ALL_CFLAGS := $(BASE_CFLAGS) $(CFLAGS) $(SAN)
+LDLIBS_LIB := -lxxhash -lpthread
+
+# The library: coordination, checker, handlers, engines, image format, dumper.
+LIB_SRC := $(wildcard src/lib/*.c src/engine/*.c src/image/*.c src/dump/*.c src/handlers/*.c)
+LIB_ASM := $(wildcard src/dump/*.S)
+LIB_OBJ := $(LIB_SRC:%.c=$(B)/pic/%.o) $(LIB_ASM:%.S=$(B)/pic/%.o)
+# The crac command: CLI plus the restore side (it turns itself into the saved process).
+CLI_SRC := $(wildcard src/cli/*.c src/restore/*.c)
+CLI_OBJ := $(CLI_SRC:%.c=$(B)/obj/%.o) $(B)/obj/blob_embed.o
+# Freestanding restorer blob.
+BLOB_SRC := $(wildcard src/restore/blob/*.c)
+BLOB_ASM := $(wildcard src/restore/blob/*.S)
+BLOB_OBJ := $(BLOB_SRC:%.c=$(B)/blob/%.o) $(BLOB_ASM:%.S=$(B)/blob/%.o)
+BLOB_CFLAGS := -std=gnu11 $(WARN) -D_GNU_SOURCE -Isrc -O2 -g -ffreestanding -nostdlib \
+	-fno-stack-protector -fpie -fno-plt -fvisibility=hidden -fno-builtin \
+	-fno-tree-loop-distribute-patterns -fno-asynchronous-unwind-tables \
+	-fno-exceptions -fcf-protection=none -mno-red-zone -U_FORTIFY_SOURCE
+PRELOAD_SRC := $(wildcard src/preload/*.c)
+
+TEST_C := $(wildcard tests/*.c)
+TEST_BIN := $(TEST_C:tests/%.c=$(B)/tests/%)
+TEST_HELPERS := $(wildcard tests/helpers/*.c)
+TEST_HELPER_BIN := $(TEST_HELPERS:tests/helpers/%.c=$(B)/tests/helpers/%)
+EXAMPLES := $(B)/examples/warm-service
+BENCH_C := $(wildcard bench/*.c)
+BENCH_BIN := $(BENCH_C:bench/%.c=$(B)/bench/%)
+
+SONAME := libcrac.so.$(VERSION_MAJOR)
+TARGETS := $(B)/libcrac.so $(B)/libcrac.a $(B)/crac $(B)/crac.pc
+ifneq ($(PRELOAD_SRC),)
+TARGETS += $(B)/libcrac-preload.so
+endif
+
+.PHONY: all test demo bench install clean check-blob examples tests
+all: $(TARGETS)
+
+$(B)/pic/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -fPIC -MMD -MP -c $< -o $@
+$(B)/pic/%.o: %.S
+	@mkdir -p $(@D)
+	$(CC) $(BASE_CFLAGS) -fPIC -c $< -o $@
+$(B)/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(B)/libcrac.so.$(VERSION): $(LIB_OBJ) src/lib/libcrac.map
+	$(CC) $(SAN) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=src/lib/libcrac.map \
+		-Wl,-z,defs -o $@ $(LIB_OBJ) $(LDLIBS_LIB)
+$(B)/libcrac.so: $(B)/libcrac.so.$(VERSION)
+	ln -sf libcrac.so.$(VERSION) $(B)/$(SONAME)
+	ln -sf $(SONAME) $@
+$(B)/libcrac.a: $(LIB_OBJ)
+	rm -f $@
+	ar rcs $@ $^
+
+# --- the restorer blob: freestanding, position independent, no relocations ---
+$(B)/blob/%.o: %.c
+	@mkdir -p $(@D)
+	$(CC) $(BLOB_CFLAGS) -MMD -MP -c $< -o $@
+$(B)/blob/%.o: %.S
+	@mkdir -p $(@D)
+	$(CC) $(BLOB_CFLAGS) -c $< -o $@
+$(B)/blob/blob.elf: $(BLOB_OBJ) src/restore/blob/blob.lds
+	$(CC) -nostdlib -static -Wl,-T,src/restore/blob/blob.lds -Wl,--no-dynamic-linker \
+		-Wl,-e,crac_blob_entry -o $@ $(BLOB_OBJ)
+	@# the blob runs with nothing around it: refuse undefined symbols and relocations
+	@if [ -n "$$(nm -u $@)" ]; then echo "blob: undefined symbols:"; nm -u $@; rm -f $@; exit 1; fi
+	@if readelf -r $@ | grep -q 'Relocation section'; then echo "blob: has relocations"; readelf -r $@; rm -f $@; exit 1; fi
+	@if [ "$$(nm $@ | awk '$$3=="crac_blob_entry"{print $$1}')" != "0000000000000000" ]; then \
+		echo "blob: entry is not at offset 0"; rm -f $@; exit 1; fi
+$(B)/blob/blob.bin: $(B)/blob/blob.elf
+	objcopy -O binary $< $@
+$(B)/obj/blob_embed.o: src/restore/blob_embed.S $(B)/blob/blob.bin
+	@mkdir -p $(@D)
+	$(CC) -c -DBLOB_BIN='"$(B)/blob/blob.bin"' $< -o $@
+
+$(B)/crac: $(CLI_OBJ) $(B)/libcrac.a
+	$(CC) $(SAN) -o $@ $(CLI_OBJ) $(B)/libcrac.a $(LDLIBS_LIB)
+
+$(B)/libcrac-preload.so: $(PRELOAD_SRC) $(LIB_OBJ)
+	$(CC) $(ALL_CFLAGS) -fPIC -shared -Wl,-z,defs -o $@ $(PRELOAD_SRC) $(LIB_OBJ) $(LDLIBS_LIB)
+
+$(B)/crac.pc: crac.pc.in Makefile
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
+
+# --- tests, examples, benchmarks: linked against the shared library ---
+LINK_SHARED = -L$(B) -lcrac -Wl,-rpath,'$$ORIGIN/..' -Wl,-rpath,'$$ORIGIN/../..' -lpthread
+$(B)/tests/%: tests/%.c tests/testutil.h $(B)/libcrac.so
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itests -o $@ $< $(LINK_SHARED)
+$(B)/tests/helpers/%: tests/helpers/%.c tests/testutil.h $(B)/libcrac.so
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itests -o $@ $< $(LINK_SHARED)
+$(B)/examples/warm-service: $(wildcard examples/warm-service/*.c) $(B)/libcrac.so
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c,$^) $(LINK_SHARED)
+$(B)/bench/%: bench/%.c $(B)/libcrac.so
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LINK_SHARED)
+
+examples: $(EXAMPLES)
+tests: all $(TEST_BIN) $(TEST_HELPER_BIN) $(EXAMPLES)
+test: tests
+	SANITIZE=$(SANITIZE) sh tests/run.sh
+demo: all $(EXAMPLES)
+	bash scripts/demo.sh
+bench: all $(BENCH_BIN) $(TEST_HELPER_BIN) $(EXAMPLES)
+	bash bench/run.sh
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(PREFIX)/bin
+	install -m 0644 include/crac.h $(DESTDIR)$(PREFIX)/include/crac.h
+	install -m 0755 $(B)/libcrac.so.$(VERSION) $(DESTDIR)$(LIBDIR)/
+	ln -sf libcrac.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libcrac.so
+	install -m 0644 $(B)/libcrac.a $(DESTDIR)$(LIBDIR)/
+	install -m 0644 $(B)/crac.pc $(DESTDIR)$(LIBDIR)/pkgconfig/crac.pc
+	install -m 0755 $(B)/crac $(DESTDIR)$(PREFIX)/bin/crac
+	if [ -f $(B)/libcrac-preload.so ]; then install -m 0755 $(B)/libcrac-preload.so $(DESTDIR)$(LIBDIR)/; fi
+
+clean:
+	rm -rf $(B)
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

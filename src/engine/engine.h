@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The engine interface: a versioned table of functions.  The coordination
+ * layer (src/lib/checkpoint.c) runs the before-checkpoint callbacks and the
+ * checker, then hands over to the configured engine; whatever the engine
+ * returns decides whether after-restore counts as a restore.
+ */
+#ifndef CRAC_ENGINE_H
+#define CRAC_ENGINE_H
+
+#include <stdbool.h>
+#include "crac.h"
+
+/* Bumped whenever struct crac__engine changes incompatibly. */
+#define CRAC__ENGINE_ABI 1
+
+/* What engine->checkpoint() returns. */
+enum crac__cp_result {
+    CRAC__CP_FAILED = -1,   /* *err set; no image; the process continues */
+    CRAC__CP_CONTINUED = 0, /* image written, process kept running (no restore) */
+    CRAC__CP_RESTORED = 1,  /* we are in a restored process (or sim/pause resume) */
+};
+
+struct crac__engine_option {
+    const char *key;
+    const char *def; /* default value as text, NULL when none */
+    const char *help;
+};
+
+/* Everything an engine needs for one checkpoint. */
+struct crac__cp_request {
+    const char *dest; /* checkpoint_to, NULL when not configured */
+    bool dry_run;     /* check only: report problems, write nothing */
+};
+
+struct crac__engine {
+    unsigned abi; /* CRAC__ENGINE_ABI */
+    const char *name;
+    const char *description;
+    bool writes_image; /* needs a destination */
+    const struct crac__engine_option *options; /* NULL-key terminated */
+    /* Sets one engine option.  0, or -EINVAL with *err naming the problem. */
+    int (*configure)(const char *key, const char *value, crac_error **err);
+    /* Adds one cause to `problems` for each thing the engine cannot save
+     * (checker stage).  May be NULL. */
+    void (*check)(crac_error *problems);
+    /* Takes the checkpoint.  Returns an enum crac__cp_result. */
+    int (*checkpoint)(const struct crac__cp_request *req, crac_error **err);
+};
+
+/* Engines built into the library. */
+extern const struct crac__engine crac__engine_sim;
+extern const struct crac__engine crac__engine_pause;
+extern const struct crac__engine crac__engine_native;
+
+/* Looks an engine up by name; NULL when unknown. */
+const struct crac__engine *crac__engine_find(const char *name);
+/* Prints an engine's options (for engine_options=help) to `f`. */
+struct _IO_FILE;
+void crac__engine_print_options(const struct crac__engine *e, struct _IO_FILE *f);
+
+#endif
