@@ -107,8 +107,9 @@ $(B)/crac: $(CLI_OBJ) $(B)/libcrac.a
 $(B)/libcrac-preload.so: $(PRELOAD_SRC) $(LIB_OBJ)
 	$(CC) $(ALL_CFLAGS) -fPIC -shared -Wl,-z,defs -o $@ $(PRELOAD_SRC) $(LIB_OBJ) $(LDLIBS_LIB)
 
+PC_SED = sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@VERSION@|$(VERSION)|g'
 $(B)/crac.pc: crac.pc.in Makefile
-	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@VERSION@|$(VERSION)|g' $< > $@
+	$(PC_SED) $< > $@
 
 # --- tests, examples, benchmarks: linked against the shared library ---
 LINK_SHARED = -L$(B) -lcrac -Wl,-rpath,'$$ORIGIN/..' -Wl,-rpath,'$$ORIGIN/../..' -lpthread
@@ -141,7 +142,10 @@ install: all
 	ln -sf libcrac.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libcrac.so
 	install -m 0644 $(B)/libcrac.a $(DESTDIR)$(LIBDIR)/
-	install -m 0644 $(B)/crac.pc $(DESTDIR)$(LIBDIR)/pkgconfig/crac.pc
+	@# written here rather than copied from build/: make does not notice that PREFIX
+	@# changed since build/crac.pc was made, and the installed file must name this PREFIX
+	$(PC_SED) crac.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/crac.pc
+	chmod 0644 $(DESTDIR)$(LIBDIR)/pkgconfig/crac.pc
 	install -m 0755 $(B)/crac $(DESTDIR)$(PREFIX)/bin/crac
 	if [ -f $(B)/libcrac-preload.so ]; then install -m 0755 $(B)/libcrac-preload.so $(DESTDIR)$(LIBDIR)/; fi
 
