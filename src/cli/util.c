@@ -43,14 +43,20 @@ int crac__bad_option(const char *cmd, const char *opt)
     return CRAC__EXIT_USAGE;
 }
 
+/* "crac CMD: MESSAGE", without the end of the line. */
+static void put_message(const char *cmd, const char *fmt, va_list ap)
+{
+    put_prefix(cmd);
+    fputs(": ", stderr);
+    vfprintf(stderr, fmt, ap);
+}
+
 int crac__usage_error(const char *cmd, const char *fmt, ...)
 {
     va_list ap;
 
-    put_prefix(cmd);
-    fputs(": ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    put_message(cmd, fmt, ap);
     va_end(ap);
     put_see_help(cmd);
     return CRAC__EXIT_USAGE;
@@ -60,10 +66,8 @@ int crac__fail(const char *cmd, const char *fmt, ...)
 {
     va_list ap;
 
-    put_prefix(cmd);
-    fputs(": ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    put_message(cmd, fmt, ap);
     va_end(ap);
     fputc('\n', stderr);
     return CRAC__EXIT_FAIL;
