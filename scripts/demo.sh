@@ -1,0 +1,195 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+#
+# The warm-service demo (`make demo`): start the service cold and time it to
+# its first answer, checkpoint it, restore it from the image and time that to
+# its first answer, then print both, their ratio and the image size.
+# Everything it starts is stopped by pid, and its temporary files removed,
+# whatever happens.
+set -u
+
+usage() {
+    cat <<EOF
+usage: scripts/demo.sh [--engine native|sim] [--port N] [--help]
+
+Starts build/examples/warm-service, measures cold start to the first answer of
+GET /search, checkpoints it (POST /checkpoint), restores it with
+\`crac restore\`, measures restore to the first answer, and prints:
+cold start to first response, restore to first response, their ratio and the
+size of the image.  Exits non-zero, saying why, when any step fails.
+
+  --engine E   native (default) or sim: sim writes no image and restores
+               nothing, it only runs the resources' callbacks (a dry run of
+               the demo's plumbing; its "restore" time is the socket reopen)
+  --port N     port for the service (default: a free one)
+environment: DEMO_ENGINE, DEMO_PORT (defaults for the options), CRAC_BUILD
+(build directory, default build/), DEMO_ARGS (extra warm-service options).
+EOF
+}
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${CRAC_BUILD:-$top/build}
+engine=${DEMO_ENGINE:-native}
+port=${DEMO_PORT:-}
+while [ $# -gt 0 ]; do
+    case $1 in
+    --engine) engine=${2:-}; shift 2 || { usage >&2; exit 2; } ;;
+    --port) port=${2:-}; shift 2 || { usage >&2; exit 2; } ;;
+    --help|-h) usage; exit 0 ;;
+    *) echo "demo: unknown argument: $1" >&2; usage >&2; exit 2 ;;
+    esac
+done
+
+die() {
+    echo "demo: FAILED: $*" >&2
+    exit 1
+}
+
+# Shows the end of a log under an error message.
+show_log() {
+    echo "--- $1 (last lines) ---" >&2
+    tail -n 20 "$1" >&2
+    echo "---" >&2
+}
+
+. "$top/scripts/http.sh" || exit 1
+
+PIDS=()
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/crac-demo.XXXXXX") || die "cannot create a temporary directory"
+cleanup() {
+    local p
+    for p in "${PIDS[@]}"; do
+        stop_pid "$p"
+    done
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+ws="$build/examples/warm-service"
+crac="$build/crac"
+img="$tmp/image"
+query="/search?q=ba+be"
+[ -x "$ws" ] || die "$ws is not built (run: make examples)"
+case $engine in
+native) [ -x "$crac" ] || die "$crac is not built (run: make)" ;;
+sim) ;;
+*) die "unknown engine '$engine' (native or sim)" ;;
+esac
+http_init "$tmp" || die "cannot create a FIFO in $tmp"
+if [ -z "$port" ]; then
+    pick_free_port || die "no free port found"
+    port=$FREE_PORT
+fi
+
+fmt_ms() { # microseconds -> "1234.5 ms"
+    printf '%d.%d ms' $(( $1 / 1000 )) $(( $1 % 1000 / 100 ))
+}
+
+# Polls GET $query until it answers; dies when PID exits or TIMEOUT_S passes.
+await_answer() { # PID LOG WHO TIMEOUT_S INTERVAL_S
+    wait_for_answer "$port" "$query" "$1" "$4" "$5"
+    case $? in
+    1) show_log "$2"; die "$3 exited before answering" ;;
+    2) show_log "$2"; die "$3 did not answer within $4 s" ;;
+    esac
+}
+
+# --- 1. cold start ---
+start_cold() {
+    echo "starting $ws on 127.0.0.1:$port (engine $engine) ..."
+    now_us
+    local t0=$NOW_US
+    # shellcheck disable=SC2086 # DEMO_ARGS is a list of options
+    CRAC_ENGINE=$engine CRAC_CHECKPOINT_TO=$img \
+        "$ws" --port "$port" ${DEMO_ARGS:-} >"$tmp/cold.log" 2>&1 </dev/null &
+    cold_pid=$!
+    PIDS+=("$cold_pid")
+    await_answer "$cold_pid" "$tmp/cold.log" "warm-service" 120 0.001
+    now_us
+    cold_us=$(( NOW_US - t0 ))
+    cold_body=$HTTP_BODY
+    echo "  first answer: ${cold_body%$'\n'}"
+}
+
+# --- 2. checkpoint: the service answers, then checkpoints from its main loop ---
+checkpoint() {
+    echo "checkpointing (POST /checkpoint) ..."
+    http_request POST "$port" /checkpoint || die "POST /checkpoint: no answer"
+    [ "$HTTP_STATUS" = 202 ] || die "POST /checkpoint answered $HTTP_STATUS: $HTTP_BODY"
+    [ "$engine" = native ] || return 0
+    local i rc
+    # The native engine exits with status 0 once the image is written; a
+    # failed checkpoint leaves the service running and says why on stdout.
+    for ((i = 0; i < 1200; i++)); do
+        kill -0 "$cold_pid" 2>/dev/null || break
+        if grep -q '^checkpoint failed' "$tmp/cold.log"; then
+            show_log "$tmp/cold.log"
+            die "the checkpoint failed (the error tree is above)"
+        fi
+        nap 0.05
+    done
+    kill -0 "$cold_pid" 2>/dev/null && die "the service still runs 60 s after POST /checkpoint"
+    wait "$cold_pid"
+    rc=$?
+    [ "$rc" -eq 0 ] || { show_log "$tmp/cold.log"; die "the checkpointing process exited with status $rc"; }
+    [ -d "$img" ] || die "no image at $img after the checkpoint"
+    echo "  image written: $img"
+}
+
+# --- 3. restore (native) or the sim engine's return to service ---
+restore() {
+    local t0 pid
+    now_us
+    t0=$NOW_US
+    if [ "$engine" = native ]; then
+        echo "restoring ($crac restore) ..."
+        "$crac" restore "$img" >"$tmp/restored.log" 2>&1 </dev/null &
+        pid=$!   # the restored process keeps the pid of `crac restore`
+        PIDS+=("$pid")
+        log="$tmp/restored.log"
+    else
+        echo "waiting for the sim engine's return to service ..."
+        pid=$cold_pid
+        log="$tmp/cold.log"
+    fi
+    await_answer "$pid" "$log" "the restored service" 60 0.0002
+    now_us
+    restore_us=$(( NOW_US - t0 ))
+    echo "  first answer: ${HTTP_BODY%$'\n'}"
+    [ "$HTTP_BODY" = "$cold_body" ] || die "the restored service answers differently from the cold one"
+    http_request GET "$port" /health || die "GET /health: no answer"
+    case $HTTP_BODY in
+    *'"restored":1,'*) echo "  health: ${HTTP_BODY%$'\n'}" ;;
+    *) die "after restore /health should say \"restored\":1, it says: $HTTP_BODY" ;;
+    esac
+    restored_pid=$pid
+}
+
+report() {
+    local ratio10=$(( cold_us * 10 / (restore_us > 0 ? restore_us : 1) ))
+    echo
+    echo "cold start to first response:  $(fmt_ms "$cold_us")"
+    if [ "$engine" = native ]; then
+        echo "restore to first response:     $(fmt_ms "$restore_us")"
+    else
+        echo "back in service (sim engine, no restore): $(fmt_ms "$restore_us")"
+    fi
+    echo "ratio:                         $(( ratio10 / 10 )).$(( ratio10 % 10 ))x faster"
+    if [ "$engine" = native ]; then
+        local kib
+        kib=$(du -sk "$img" | cut -f1)
+        echo "image size:                    $(( kib / 1024 )).$(( kib % 1024 * 10 / 1024 )) MiB ($img)"
+    else
+        echo "image size:                    none (sim engine: nothing was saved)"
+    fi
+}
+
+start_cold
+checkpoint
+restore
+report
+stop_pid "$restored_pid"
+kill -0 "$restored_pid" 2>/dev/null && die "the restored service (pid $restored_pid) is still running"
+exit 0
