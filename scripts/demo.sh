@@ -102,8 +102,8 @@ start_cold() {
     now_us
     local t0=$NOW_US
     # shellcheck disable=SC2086 # DEMO_ARGS is a list of options
-    CRAC_ENGINE=$engine CRAC_CHECKPOINT_TO=$img \
-        "$ws" --port "$port" ${DEMO_ARGS:-} >"$tmp/cold.log" 2>&1 </dev/null &
+    ( CRAC_ENGINE=$engine CRAC_CHECKPOINT_TO=$img \
+        exec_clean "$ws" --port "$port" ${DEMO_ARGS:-} >"$tmp/cold.log" 2>&1 </dev/null ) &
     cold_pid=$!
     PIDS+=("$cold_pid")
     await_answer "$cold_pid" "$tmp/cold.log" "warm-service" 120 0.001
@@ -145,7 +145,7 @@ restore() {
     t0=$NOW_US
     if [ "$engine" = native ]; then
         echo "restoring ($crac restore) ..."
-        "$crac" restore "$img" >"$tmp/restored.log" 2>&1 </dev/null &
+        ( exec_clean "$crac" restore "$img" >"$tmp/restored.log" 2>&1 </dev/null ) &
         pid=$!   # the restored process keeps the pid of `crac restore`
         PIDS+=("$pid")
         log="$tmp/restored.log"

@@ -16,6 +16,8 @@
 #                                     or TIMEOUT_S passed (2)
 #   pick_free_port                    a port nobody listens on, in $FREE_PORT
 #   stop_pid PID                      TERM, then KILL after 2 s; reaps it
+#   exec_clean CMD...                 exec CMD with no fd above 2 open (in a
+#                                     subshell: `( exec_clean ... ) &`)
 
 if [ -z "${EPOCHREALTIME:-}" ]; then
     echo "http.sh: bash 5 or later is needed (\$EPOCHREALTIME)" >&2
@@ -111,4 +113,17 @@ stop_pid() {
     kill -KILL "$pid" 2>/dev/null
     wait "$pid" 2>/dev/null
     return 0
+}
+
+# A process to be checkpointed may hold no fd it cannot restore, and a shell
+# passes on whatever it has open (our FIFO, make's jobserver pipes, ...).
+exec_clean() {
+    local f n
+    for f in /proc/self/fd/*; do
+        n=${f##*/}
+        if [ "$n" -gt 2 ]; then
+            eval "exec $n>&-" 2>/dev/null
+        fi
+    done
+    exec "$@"
 }

@@ -6,7 +6,7 @@
 # with POST /checkpoint closes and reopens its listening socket, after which
 # it answers the same and /health says "restored":1 with a new instance id
 # (random state re-seeded); --checkpoint-after-warmup does the same at
-# start-up; a failed checkpoint (no destination for the native engine) leaves
+# start-up; a failed checkpoint (the sim engine told to fail) leaves
 # it serving.  Exit 0 pass, 1 fail.  Run by tests/run.sh.
 set -u
 top=${CRAC_TOP:-$(cd "$(dirname "$0")/.." && pwd)}
@@ -34,7 +34,7 @@ start() {
     local name=$1 i line
     shift
     LOG="$tmp/$name.log"
-    env "$@" "$ws" "${args[@]}" ${EXTRA:-} >"$LOG" 2>&1 </dev/null &
+    ( exec_clean env "$@" "$ws" "${args[@]}" ${EXTRA:-} >"$LOG" 2>&1 </dev/null ) &
     PID=$!
     PIDS+=("$PID")
     for ((i = 0; i < 600; i++)); do
@@ -133,9 +133,10 @@ json_field restored; [ "$FIELD" = 1 ] || fail "after --checkpoint-after-warmup: 
 stop_pid "$PID"
 
 # --- a failed checkpoint: error printed, socket reopened, still serving ---
-start failed -u CRAC_CHECKPOINT_TO CRAC_ENGINE=native
+start failed CRAC_ENGINE=sim CRAC_ENGINE_OPTIONS=result=failed
 http_request POST "$PORT" /checkpoint || fail "POST /checkpoint: no answer"
 wait_line '^checkpoint failed: '
+[ "$(grep -c '^listening on' "$LOG")" -eq 2 ] || fail "the socket was not closed and reopened"
 get /health 200
 json_field restored; [ "$FIELD" = 0 ] || fail "after a failed checkpoint: restored=$FIELD"
 check_queries "after a failed checkpoint"
