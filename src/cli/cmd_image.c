@@ -1,0 +1,151 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* `crac image info DIR [--json]` and `crac image verify DIR`. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include "cli/cli.h"
+#include "cli/util.h"
+#include "image/image.h"
+
+static const char usage[] =
+    "usage: crac image info DIR [--json]\n"
+    "       crac image verify DIR\n"
+    "\n"
+    "info    what the image holds: the process it was taken from, the host it\n"
+    "        needs (kernel, CPU), its memory regions and the files they map,\n"
+    "        and how much page data it stores.  --json for programs.\n"
+    "verify  checks everything a restore checks, without restoring: the\n"
+    "        checksums of the metadata and of all page data, that every mapped\n"
+    "        file is unchanged, and that this machine can run the image.\n"
+    "        Exit 0 when the image would restore here, 1 with the reasons if not.\n";
+
+static void prot_str(uint32_t prot, char out[4])
+{
+    out[0] = prot & PROT_READ ? 'r' : '-';
+    out[1] = prot & PROT_WRITE ? 'w' : '-';
+    out[2] = prot & PROT_EXEC ? 'x' : '-';
+    out[3] = 0;
+}
+
+static void json_str(const char *s)
+{
+    putchar('"');
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            printf("\\%c", c);
+        else if (c < 0x20)
+            printf("\\u%04x", c);
+        else
+            putchar(c);
+    }
+    putchar('"');
+}
+
+static void info_text(const struct crac_img *img)
+{
+    const struct crac_img_proc *p = img->proc;
+    time_t t = (time_t)(img->hdr->created_ns / 1000000000ULL);
+    char when[64], prot[4];
+    strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", gmtime(&t));
+    printf("image       %s (format v%u, taken %s)\n", img->dir, img->hdr->version, when);
+    printf("program     %s (pid %d, comm '%s', %u thread%s)\n",
+           crac__img_str(img, img->files[p->exe_file].path), p->pid, p->comm, p->nthreads,
+           p->nthreads == 1 ? "" : "s");
+    printf("host        kernel %s, vDSO %016llx, XCR0 %#llx\n", p->kernel_release,
+           (unsigned long long)p->vdso.vdso_hash, (unsigned long long)p->cpu.xcr0);
+    printf("page data   %llu pages, %.1f MiB\n", (unsigned long long)p->pages_total,
+           img->hdr->pages_size / 1048576.0);
+    printf("regions     %zu, files %zu\n", img->nregions, img->nfiles);
+    for (size_t i = 0; i < img->nregions; i++) {
+        const struct crac_img_region *r = &img->regions[i];
+        prot_str(r->prot, prot);
+        printf("  %012llx-%012llx %s %-11s %8llu KiB saved  %s\n", (unsigned long long)r->start,
+               (unsigned long long)r->end, prot, crac__region_kind_name(r->kind),
+               (unsigned long long)r->pages_saved * 4, crac__img_str(img, r->name));
+    }
+    for (size_t i = 0; i < img->labels_len; i += strlen(img->labels + i) + 1)
+        printf("label       %s\n", img->labels + i);
+}
+
+static void info_json(const struct crac_img *img)
+{
+    const struct crac_img_proc *p = img->proc;
+    char prot[4];
+    printf("{\"format\":%u,\"created_ns\":%llu,\"pid\":%d,\"comm\":", img->hdr->version,
+           (unsigned long long)img->hdr->created_ns, p->pid);
+    json_str(p->comm);
+    printf(",\"exe\":");
+    json_str(crac__img_str(img, img->files[p->exe_file].path));
+    printf(",\"threads\":%u,\"kernel\":", p->nthreads);
+    json_str(p->kernel_release);
+    printf(",\"pages\":%llu,\"page_bytes\":%llu,\"regions\":[", (unsigned long long)p->pages_total,
+           (unsigned long long)img->hdr->pages_size);
+    for (size_t i = 0; i < img->nregions; i++) {
+        const struct crac_img_region *r = &img->regions[i];
+        prot_str(r->prot, prot);
+        printf("%s{\"start\":%llu,\"end\":%llu,\"prot\":\"%s\",\"kind\":\"%s\",\"pages_saved\":%llu,"
+               "\"name\":", i ? "," : "", (unsigned long long)r->start, (unsigned long long)r->end,
+               prot, crac__region_kind_name(r->kind), (unsigned long long)r->pages_saved);
+        json_str(crac__img_str(img, r->name));
+        putchar('}');
+    }
+    printf("],\"files\":[");
+    for (size_t i = 0; i < img->nfiles; i++) {
+        printf("%s{\"path\":", i ? "," : "");
+        json_str(crac__img_str(img, img->files[i].path));
+        printf(",\"size\":%llu}", (unsigned long long)img->files[i].size);
+    }
+    printf("],\"labels\":[");
+    for (size_t i = 0, n = 0; i < img->labels_len; i += strlen(img->labels + i) + 1, n++) {
+        if (n)
+            putchar(',');
+        json_str(img->labels + i);
+    }
+    printf("]}\n");
+}
+
+int crac__cmd_image(int argc, char **argv)
+{
+    const char *sub, *dir = NULL;
+    int json = 0;
+    struct crac_img img;
+    crac_error *err = NULL;
+    int rc = 0;
+
+    if (argc < 2 || crac__is_help(argv[1]))
+        return argc < 2 ? crac__usage_error("image", "expected info or verify")
+                        : crac__print_usage(usage);
+    sub = argv[1];
+    if (strcmp(sub, "info") && strcmp(sub, "verify"))
+        return crac__usage_error("image", "unknown subcommand '%s'", sub);
+    for (int i = 2; i < argc; i++) {
+        if (crac__is_help(argv[i]))
+            return crac__print_usage(usage);
+        if (!strcmp(sub, "info") && !strcmp(argv[i], "--json"))
+            json = 1;
+        else if (argv[i][0] == '-')
+            return crac__bad_option(!strcmp(sub, "info") ? "image info" : "image verify", argv[i]);
+        else if (dir)
+            return crac__usage_error("image", "too many arguments");
+        else
+            dir = argv[i];
+    }
+    if (!dir)
+        return crac__usage_error("image", "missing image directory");
+    if (crac__img_open(dir, &img, &err))
+        return crac__fail_error(sub[0] == 'i' ? "image info" : "image verify", err);
+    if (!strcmp(sub, "info")) {
+        json ? info_json(&img) : info_text(&img);
+    } else if (crac__img_verify_pages(&img, &err) || crac__img_check_files(&img, &err) ||
+               crac__img_check_host(&img, &err)) {
+        rc = crac__fail_error("image verify", err);
+    } else {
+        printf("%s: image verified: checksums, files and host all match\n", dir);
+    }
+    crac_error_free(err);
+    crac__img_close(&img);
+    return rc;
+}

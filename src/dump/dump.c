@@ -1,0 +1,291 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Preparing the destination and publishing the image atomically. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "dump/dump.h"
+#include "image/image.h"
+#include "lib/internal.h"
+
+/* Scratch layout (virtual sizes; only touched pages cost memory). */
+#define MAPS_CAP (32UL << 20)
+#define REGIONS_CAP (1UL << 17)
+#define RUNS_CAP (1UL << 22)
+#define FILES_CAP 8192UL
+#define STRINGS_CAP (4UL << 20)
+#define LABELS_CAP (64UL << 10)
+#define PAGEMAP_CAP (1UL << 16)
+
+static size_t page_up(size_t n)
+{
+    return (n + CRAC_PAGE - 1) & ~(CRAC_PAGE - 1);
+}
+
+static int alloc_scratch(struct crac__dump *d)
+{
+    size_t sizes[] = {MAPS_CAP, REGIONS_CAP * sizeof(struct crac_img_region),
+                      RUNS_CAP * sizeof(struct crac_img_run), FILES_CAP * sizeof(struct crac_img_file),
+                      STRINGS_CAP, LABELS_CAP, PAGEMAP_CAP * sizeof(uint64_t),
+                      CRAC_RUN_MAX_PAGES * CRAC_PAGE};
+    size_t total = 0, off = 0;
+    char *base;
+    for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
+        total += page_up(sizes[i]);
+    base = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+                -1, 0);
+    if (base == MAP_FAILED)
+        return -errno;
+    d->scratch = base;
+    d->scratch_len = total;
+#define CARVE(field, i) (d->field = (void *)(base + off), off += page_up(sizes[i]))
+    CARVE(maps, 0);
+    CARVE(regions, 1);
+    CARVE(runs, 2);
+    CARVE(files, 3);
+    CARVE(strings, 4);
+    CARVE(labels, 5);
+    CARVE(pagemap, 6);
+    CARVE(runbuf, 7);
+#undef CARVE
+    d->maps_cap = MAPS_CAP;
+    d->regions_cap = REGIONS_CAP;
+    d->runs_cap = RUNS_CAP;
+    d->files_cap = FILES_CAP;
+    d->strings_cap = STRINGS_CAP;
+    d->labels_cap = LABELS_CAP;
+    d->pagemap_cap = PAGEMAP_CAP;
+    d->strings[0] = 0; /* offset 0 is the empty string */
+    d->strings_len = 1;
+    return 0;
+}
+
+/* Counts directory entries other than "." and ".."; -errno on failure. */
+static long count_entries(const char *dir, int *has_ours)
+{
+    DIR *dh = opendir(dir);
+    struct dirent *e;
+    long entries = 0;
+    if (!dh)
+        return -errno;
+    *has_ours = 0;
+    while ((e = readdir(dh)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+            entries++;
+            *has_ours += !strcmp(e->d_name, CRAC_IMG_META) || !strcmp(e->d_name, CRAC_IMG_PAGES);
+        }
+    closedir(dh);
+    return entries;
+}
+
+/* An existing destination may be replaced only when it is empty or an image:
+ * never delete a directory the user keeps other things in.
+ * 0: does not exist, 1: exists and may be replaced, -1: refused. */
+static int check_existing(const char *dest, crac_error **err)
+{
+    struct stat st;
+    long n;
+    int ours = 0;
+    if (stat(dest, &st) < 0) {
+        if (errno == ENOENT)
+            return 0;
+        *err = crac__error_src("engine", "checkpoint destination %s: %s", dest, strerror(errno));
+        return -1;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        *err = crac__error_src("engine", "checkpoint destination %s exists and is not a directory",
+                               dest);
+        return -1;
+    }
+    n = count_entries(dest, &ours);
+    if (n < 0 || n != ours) {
+        *err = crac__error_src("engine", "checkpoint destination %s exists and holds files that "
+                               "are not a crac image; refusing to replace it", dest);
+        return -1;
+    }
+    return 1;
+}
+
+static void remove_image_dir(const char *dir)
+{
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof(path), "%s/" CRAC_IMG_META, dir);
+    unlink(path);
+    snprintf(path, sizeof(path), "%s/" CRAC_IMG_PAGES, dir);
+    unlink(path);
+    rmdir(dir);
+}
+
+static int split_dest(struct crac__dump *d, const char *dest, crac_error **err)
+{
+    char *slash;
+    const char *base;
+    if (strlen(dest) >= sizeof(d->dest) - 64 || !*dest) {
+        *err = crac__error_src("engine", "checkpoint destination '%s' is empty or too long", dest);
+        return -1;
+    }
+    strcpy(d->dest, dest);
+    while (strlen(d->dest) > 1 && d->dest[strlen(d->dest) - 1] == '/')
+        d->dest[strlen(d->dest) - 1] = 0;
+    strcpy(d->parent, d->dest);
+    slash = strrchr(d->parent, '/');
+    if (!slash) {
+        strcpy(d->parent, ".");
+        base = d->dest;
+    } else {
+        base = d->dest + (slash - d->parent) + 1;
+        if (slash == d->parent)
+            slash[1] = 0;
+        else
+            *slash = 0;
+    }
+    snprintf(d->tmp, sizeof(d->tmp), "%s/.%s.tmp.%d", d->parent, base, (int)getpid());
+    return 0;
+}
+
+static int open_new(const char *dir, const char *name)
+{
+    char path[PATH_MAX + 16];
+    snprintf(path, sizeof(path), "%s/%s", dir, name);
+    return open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+}
+
+int crac__dump_prepare(struct crac__dump *d, const char *dest, crac_error **err)
+{
+    int rc;
+    memset(d, 0, sizeof(*d));
+    d->meta_fd = d->pages_fd = d->pagemap_fd = -1;
+    if (split_dest(d, dest, err))
+        return -1;
+    rc = check_existing(d->dest, err);
+    if (rc < 0)
+        return -1;
+    d->replace = rc == 1;
+    /* A directory left by a killed checkpoint of a process with our pid. */
+    remove_image_dir(d->tmp);
+    /* 0700/0600: images hold process memory, secrets included. */
+    if (mkdir(d->tmp, 0700) < 0) {
+        *err = crac__error_src("engine", "cannot create %s: %s", d->tmp, strerror(errno));
+        return -1;
+    }
+    d->meta_fd = open_new(d->tmp, CRAC_IMG_META);
+    d->pages_fd = open_new(d->tmp, CRAC_IMG_PAGES);
+    d->pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    if (d->meta_fd < 0 || d->pages_fd < 0 || d->pagemap_fd < 0) {
+        *err = crac__error_src("engine", "cannot open image files in %s: %s", d->tmp, strerror(errno));
+        crac__dump_finish(d, -1);
+        return -1;
+    }
+    if ((rc = alloc_scratch(d)) < 0) {
+        *err = crac__error_src("engine", "cannot map the dumper's memory: %s", strerror(-rc));
+        crac__dump_finish(d, -1);
+        return -1;
+    }
+    return 0;
+}
+
+static int fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
+    if (fd < 0)
+        return -errno;
+    if (fsync(fd) < 0)
+        rc = -errno;
+    close(fd);
+    return rc;
+}
+
+/* The image appears under its name complete or not at all: files and
+ * directory are synced before the rename, the parent after it. */
+static int publish(struct crac__dump *d)
+{
+    if (fsync(d->pages_fd) < 0 || fsync(d->meta_fd) < 0)
+        return -errno;
+    if (fsync_dir(d->tmp) < 0)
+        return -errno;
+    if (d->replace) {
+        /* Swap atomically: the old image stays valid until the new one is in place. */
+        if (renameat2(AT_FDCWD, d->tmp, AT_FDCWD, d->dest, RENAME_EXCHANGE) < 0)
+            return -errno;
+        remove_image_dir(d->tmp);
+    } else if (rename(d->tmp, d->dest) < 0) {
+        return -errno;
+    }
+    return fsync_dir(d->parent);
+}
+
+int crac__dump_finish(struct crac__dump *d, int rc)
+{
+    if (rc == 0) {
+        int p = publish(d);
+        if (p < 0) {
+            rc = p;
+            d->err_what = "publishing the image";
+        }
+    }
+    if (d->meta_fd >= 0)
+        close(d->meta_fd);
+    if (d->pages_fd >= 0)
+        close(d->pages_fd);
+    if (d->pagemap_fd >= 0)
+        close(d->pagemap_fd);
+    d->meta_fd = d->pages_fd = d->pagemap_fd = -1;
+    if (rc != 0)
+        remove_image_dir(d->tmp);
+    if (d->scratch)
+        munmap(d->scratch, d->scratch_len);
+    d->scratch = NULL;
+    return rc;
+}
+
+uint32_t crac__dump_str(struct crac__dump *d, const char *s, size_t len)
+{
+    uint32_t off = (uint32_t)d->strings_len;
+    if (len + 1 > d->strings_cap - d->strings_len)
+        return 0;
+    memcpy(d->strings + off, s, len);
+    d->strings[off + len] = 0;
+    d->strings_len += len + 1;
+    return off;
+}
+
+int crac__dump_file(struct crac__dump *d, const char *path, size_t len, uint64_t ino)
+{
+    char p[PATH_MAX];
+    struct crac_img_file *f;
+    struct stat st;
+    int fd;
+    if (len >= sizeof(p))
+        return -ENAMETOOLONG;
+    memcpy(p, path, len);
+    p[len] = 0;
+    for (size_t i = 0; i < d->nfiles; i++)
+        if (!strcmp(d->strings + d->files[i].path, p))
+            return (int)i;
+    if (d->nfiles == d->files_cap)
+        return -E2BIG;
+    fd = open(p, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    if (fstat(fd, &st) < 0 || (ino && st.st_ino != ino)) {
+        close(fd);
+        return -ESTALE; /* replaced on disk since it was mapped */
+    }
+    f = &d->files[d->nfiles];
+    memset(f, 0, sizeof(*f));
+    f->dev = st.st_dev;
+    f->ino = st.st_ino;
+    f->size = (uint64_t)st.st_size;
+    f->mtime_sec = st.st_mtim.tv_sec;
+    f->mtime_nsec = st.st_mtim.tv_nsec;
+    f->mode = st.st_mode;
+    f->path = crac__dump_str(d, p, len);
+    f->build_id_len = crac__elf_build_id(fd, f->build_id, sizeof(f->build_id));
+    close(fd);
+    return (int)d->nfiles++;
+}

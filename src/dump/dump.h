@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The dumper: saves the calling process into an image directory.
+ *
+ * Phases: crac__dump_prepare() (may use the heap: paths, files, process
+ * state), then crac__ctx_save(), then crac__dump_write() which must not touch
+ * the heap or stdio (it is saving them), then crac__dump_finish().
+ * Everything the writing phase needs lives in one private mapping that the
+ * walk leaves out of the image.
+ */
+#ifndef CRAC_DUMP_H
+#define CRAC_DUMP_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include "crac.h"
+#include "image/format.h"
+
+/* Saved pages are written in runs of at most this many pages. */
+#define CRAC_RUN_MAX_PAGES 512
+
+struct crac__dump {
+    char dest[PATH_MAX];   /* the image directory to publish */
+    char tmp[PATH_MAX];    /* where it is written first */
+    char parent[PATH_MAX]; /* their directory, fsync'ed after the rename */
+    bool replace;          /* dest exists (an older image) and is replaced */
+    int meta_fd, pages_fd, pagemap_fd;
+    /* scratch: one mapping, excluded from the image */
+    void *scratch;
+    size_t scratch_len;
+    char *maps;
+    size_t maps_cap;
+    struct crac_img_region *regions;
+    size_t nregions, regions_cap;
+    struct crac_img_run *runs;
+    size_t nruns, runs_cap;
+    struct crac_img_file *files;
+    size_t nfiles, files_cap;
+    char *strings;
+    size_t strings_len, strings_cap;
+    char *labels;
+    size_t labels_len, labels_cap;
+    uint64_t *pagemap;
+    size_t pagemap_cap; /* entries */
+    char *runbuf;       /* CRAC_RUN_MAX_PAGES pages: a run is copied, hashed, written */
+    uint64_t pages_off;  /* bytes written to pages */
+    uint64_t dead_stack; /* stack below this address is not live */
+    int err;             /* -errno of the first failure in the writing phase */
+    const char *err_what;
+};
+
+/* uint64_t crac__ctx_save(struct crac_cpu_ctx *): 0 now, the restore
+ * information's address when the restorer jumps back (src/dump/ctx.S). */
+uint64_t crac__ctx_save(struct crac_cpu_ctx *ctx) __attribute__((returns_twice));
+
+int crac__dump_prepare(struct crac__dump *d, const char *dest, crac_error **err);
+/* Fills everything but the CPU context; uses the heap. */
+int crac__proc_capture(struct crac__dump *d, struct crac_img_proc *p, crac_error **err);
+/* The writing phase: no heap, no stdio.  0 or -errno (d->err_what says where). */
+int crac__dump_write(struct crac__dump *d, struct crac_img_proc *p);
+/* Publishes the image (rename) on success, or removes the temporary
+ * directory; frees everything.  Returns rc, or a new -errno if publishing failed. */
+int crac__dump_finish(struct crac__dump *d, int rc);
+
+/* Adds a string to the image's string table; its offset (0 = "" on overflow). */
+uint32_t crac__dump_str(struct crac__dump *d, const char *s, size_t len);
+/* Index of a file in the image's file table (added when new), or -errno. */
+int crac__dump_file(struct crac__dump *d, const char *path, size_t len, uint64_t ino);
+
+/* Everything the native engine v1 cannot save, one cause each (checker). */
+void crac__dump_refusals(crac_error *problems);
+
+/* After the restorer jumped back: per-process and per-thread kernel state. */
+struct crac_restore_info;
+void crac__proc_apply(const struct crac_img_proc *p, const struct crac_restore_info *info);
+
+#endif

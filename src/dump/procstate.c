@@ -1,0 +1,251 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Process and thread state: captured before the dump, applied again after
+ * the restorer jumped back into this (restored) process. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/personality.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/rseq.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/time.h>
+#include <sys/utsname.h>
+#include <unistd.h>
+#include "dump/dump.h"
+#include "image/image.h"
+#include "image/maps.h"
+#include "lib/internal.h"
+#include "restore/blob/blob_args.h"
+
+#define RSEQ_SIG 0x53053053
+
+/* /proc/self/stat fields after the comm: PR_SET_MM_MAP needs them. */
+static int read_stat(struct crac_img_proc *p)
+{
+    char buf[4096], *s;
+    unsigned long long v[52];
+    int i = 3;
+    long n = crac__read_file("/proc/self/stat", buf, sizeof(buf) - 1);
+    if (n < 0)
+        return (int)n;
+    buf[n] = 0;
+    /* The comm may hold spaces and parentheses: start after the last ')'. */
+    s = strrchr(buf, ')');
+    if (!s)
+        return -EINVAL;
+    s += 2;
+    memset(v, 0, sizeof(v));
+    while (*s && i < 52) {
+        char *e;
+        if (i == 3) { /* the state letter */
+            s += 2;
+            i++;
+            continue;
+        }
+        v[i] = strtoull(s, &e, 10);
+        if (e == s)
+            break;
+        s = *e ? e + 1 : e;
+        i++;
+    }
+    if (i < 52)
+        return -EINVAL;
+    p->start_code = v[26];
+    p->end_code = v[27];
+    p->start_stack = v[28];
+    p->start_data = v[45];
+    p->end_data = v[46];
+    p->start_brk = v[47];
+    p->arg_start = v[48];
+    p->arg_end = v[49];
+    p->env_start = v[50];
+    p->env_end = v[51];
+    p->brk = (uint64_t)sbrk(0);
+    return 0;
+}
+
+static int read_auxv(struct crac_img_proc *p)
+{
+    long n = crac__read_file("/proc/self/auxv", (char *)p->auxv, sizeof(p->auxv));
+    if (n < 0)
+        return (int)n;
+    p->auxv_words = (uint32_t)(n / 8);
+    return 0;
+}
+
+static void capture_signals(struct crac_img_proc *p)
+{
+    for (int sig = 1; sig <= CRAC_NSIG; sig++)
+        syscall(SYS_rt_sigaction, sig, NULL, &p->sigaction[sig - 1], 8);
+    syscall(SYS_rt_sigprocmask, SIG_BLOCK, NULL, &p->sigmask, 8);
+}
+
+static void capture_thread(struct crac_img_proc *p)
+{
+    stack_t ss;
+    uint64_t tidaddr = 0;
+    long len = 0;
+    void *head = NULL;
+    prctl(PR_GET_TID_ADDRESS, &tidaddr);
+    p->tid_address = tidaddr;
+    syscall(SYS_get_robust_list, 0, &head, &len);
+    p->robust_list = (uint64_t)head;
+    p->robust_len = (uint64_t)len;
+    if (sigaltstack(NULL, &ss) == 0) {
+        p->altstack_sp = (uint64_t)ss.ss_sp;
+        p->altstack_size = ss.ss_size;
+        p->altstack_flags = ss.ss_flags;
+    }
+    p->rseq_offset = (int32_t)__rseq_offset;
+    p->rseq_size = __rseq_size;
+    p->pid = getpid();
+    p->tid = gettid();
+    prctl(PR_GET_NAME, p->comm);
+}
+
+static void capture_misc(struct crac__dump *d, struct crac_img_proc *p)
+{
+    char cwd[PATH_MAX];
+    struct utsname u;
+    mode_t m = umask(0);
+    umask(m);
+    p->umask = m;
+    p->personality = (uint32_t)personality(0xffffffff);
+    for (int i = 0; i < CRAC_NRLIMIT; i++) {
+        struct rlimit r;
+        if (getrlimit(i, &r) == 0) {
+            p->rlimit[i][0] = r.rlim_cur;
+            p->rlimit[i][1] = r.rlim_max;
+        }
+    }
+    for (int i = 0; i < 3; i++) {
+        struct itimerval it;
+        if (getitimer(i, &it) == 0) {
+            p->itimer[i][0] = (uint64_t)it.it_interval.tv_sec;
+            p->itimer[i][1] = (uint64_t)it.it_interval.tv_usec;
+            p->itimer[i][2] = (uint64_t)it.it_value.tv_sec;
+            p->itimer[i][3] = (uint64_t)it.it_value.tv_usec;
+        }
+    }
+    if (getcwd(cwd, sizeof(cwd)))
+        p->cwd = crac__dump_str(d, cwd, strlen(cwd));
+    if (uname(&u) == 0)
+        snprintf(p->kernel_release, sizeof(p->kernel_release), "%s", u.release);
+}
+
+int crac__proc_capture(struct crac__dump *d, struct crac_img_proc *p, crac_error **err)
+{
+    char exe[PATH_MAX];
+    ssize_t n;
+    int rc;
+    memset(p, 0, sizeof(*p));
+    if ((rc = read_stat(p)) || (rc = read_auxv(p))) {
+        *err = crac__error_src("engine", "cannot read the process layout: %s", strerror(-rc));
+        return -1;
+    }
+    capture_signals(p);
+    capture_thread(p);
+    capture_misc(d, p);
+    crac__cpu_features(&p->cpu);
+    if ((rc = crac__vdso_layout(&p->vdso)) < 0) {
+        *err = crac__error_src("engine", "cannot find the vDSO: %s", strerror(-rc));
+        return -1;
+    }
+    n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+    if (n < 0) {
+        *err = crac__error_src("engine", "cannot read /proc/self/exe: %s", strerror(errno));
+        return -1;
+    }
+    rc = crac__dump_file(d, exe, (size_t)n, 0);
+    if (rc < 0) {
+        *err = crac__error_src("engine", "%.*s: %s", (int)n, exe, strerror(-rc));
+        return -1;
+    }
+    p->exe_file = rc;
+    p->nthreads = 1;
+    return 0;
+}
+
+/* ---- after restore ---- */
+
+static void warn(const char *what, int e)
+{
+    crac__log("after restore: %s: %s", what, strerror(e));
+}
+
+/* Kernel state of this thread that the restoring process had set for itself. */
+static void apply_thread(const struct crac_img_proc *p)
+{
+    /* glibc caches the tid in struct pthread (at the clear-child-tid address):
+     * raise(), pthread_kill() and mutex owners use it. */
+    pid_t tid = (pid_t)syscall(SYS_set_tid_address, p->tid_address);
+    if (p->tid_address)
+        *(volatile pid_t *)p->tid_address = tid;
+    if (p->robust_list && syscall(SYS_set_robust_list, p->robust_list, p->robust_len) < 0)
+        warn("set_robust_list", errno);
+    /* The restorer unregistered the restoring process's rseq area; without
+     * registering ours, sched_getcpu() returns stale values. */
+    if (p->rseq_size) {
+        uint64_t tp;
+        __asm__ volatile("movq %%fs:0, %0" : "=r"(tp));
+        if (syscall(SYS_rseq, tp + p->rseq_offset, 32, 0, RSEQ_SIG) < 0)
+            warn("rseq", errno);
+    }
+    if (p->altstack_sp && !(p->altstack_flags & SS_DISABLE)) {
+        stack_t ss = {.ss_sp = (void *)p->altstack_sp, .ss_size = p->altstack_size, .ss_flags = 0};
+        if (sigaltstack(&ss, NULL) < 0)
+            warn("sigaltstack", errno);
+    }
+    prctl(PR_SET_NAME, p->comm);
+}
+
+static void apply_process(const struct crac_img_proc *p)
+{
+    const char *cwd = NULL;
+    for (int sig = 1; sig <= CRAC_NSIG; sig++)
+        if (sig != SIGKILL && sig != SIGSTOP)
+            syscall(SYS_rt_sigaction, sig, &p->sigaction[sig - 1], NULL, 8);
+    for (int i = 0; i < CRAC_NRLIMIT; i++) {
+        struct rlimit r = {p->rlimit[i][0], p->rlimit[i][1]};
+        /* Raising a hard limit needs privilege; keep what we have then. */
+        if (setrlimit(i, &r) < 0)
+            warn("setrlimit", errno);
+    }
+    umask((mode_t)p->umask);
+    personality(p->personality);
+    for (int i = 0; i < 3; i++) {
+        /* Re-armed relative to now, so a periodic timer does not fire every
+         * period missed while the image was on disk. */
+        struct itimerval it = {{(time_t)p->itimer[i][0], (suseconds_t)p->itimer[i][1]},
+                               {(time_t)p->itimer[i][2], (suseconds_t)p->itimer[i][3]}};
+        if (it.it_value.tv_sec || it.it_value.tv_usec)
+            setitimer(i, &it, NULL);
+    }
+    (void)cwd;
+}
+
+void crac__proc_apply(const struct crac_img_proc *p, const struct crac_restore_info *info)
+{
+    const char *env = (const char *)info + info->env_off;
+    apply_thread(p);
+    apply_process(p);
+    if (info->cwd[0] && chdir(info->cwd) < 0)
+        warn(info->cwd, errno);
+    for (uint32_t i = 0, off = 0; i < info->env_count && off < info->env_len; i++) {
+        const char *kv = env + off, *eq = strchr(kv, '=');
+        size_t len = strlen(kv);
+        if (eq) {
+            char *k = strndup(kv, (size_t)(eq - kv));
+            if (k && setenv(k, eq + 1, 1) < 0)
+                warn("setenv", errno);
+            free(k);
+        }
+        off += (uint32_t)len + 1;
+    }
+    syscall(SYS_rt_sigprocmask, SIG_SETMASK, &p->sigmask, NULL, 8);
+}

@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The writing phase: walk our own mappings and write the pages worth saving.
+ *
+ * This runs after crac__ctx_save() while the heap and stdio are part of what
+ * is being saved, so it calls no malloc and no stdio: only system calls and
+ * the scratch mapping of struct crac__dump, which the walk leaves out.
+ *
+ * Which pages are saved (from /proc/self/pagemap):
+ *  - anonymous memory: present or swapped pages that are not all zero (a
+ *    page never touched, or all zero, reads back as zero after restore);
+ *  - private file mappings: pages that are anonymous copies (written at some
+ *    point), zero or not: under them the file has other bytes;
+ *  - the stack below the saved stack pointer is dead and not saved.
+ */
+#include <errno.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include "image/hash.h"
+#include "dump/dump.h"
+#include "image/image.h"
+#include "image/maps.h"
+
+#define PM_PRESENT (1ULL << 63)
+#define PM_SWAPPED (1ULL << 62)
+#define PM_FILE (1ULL << 61)
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+    const char *p = buf;
+    while (len) {
+        ssize_t n = write(fd, p, len);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        p += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+static int page_is_zero(const void *page)
+{
+    const uint64_t *w = page;
+    uint64_t acc = 0;
+    /* Most saved pages differ from zero in their first bytes; check a few
+     * words before scanning the whole page. */
+    if (w[0] | w[1] | w[2] | w[3])
+        return 0;
+    for (size_t i = 4; i < CRAC_PAGE / 8; i += 4)
+        acc |= w[i] | w[i + 1] | w[i + 2] | w[i + 3];
+    return acc == 0;
+}
+
+/* A run being collected: pages [start, start + n*PAGE) to write as one piece. */
+struct run_state {
+    struct crac_img_region *r;
+    uint64_t start, n;
+};
+
+static int flush_run(struct crac__dump *d, struct run_state *rs)
+{
+    struct crac_img_run *run;
+    int rc;
+    if (!rs->n)
+        return 0;
+    if (d->nruns == d->runs_cap)
+        return -E2BIG;
+    run = &d->runs[d->nruns++];
+    run->addr = rs->start;
+    run->npages = rs->n;
+    run->file_off = d->pages_off;
+    rc = write_all(d->pages_fd, d->runbuf, rs->n * CRAC_PAGE);
+    if (rc)
+        return rc;
+    d->pages_off += rs->n * CRAC_PAGE;
+    rs->r->runs_count++;
+    rs->r->pages_saved += rs->n;
+    rs->n = 0;
+    return 0;
+}
+
+/* Pages are copied before they are hashed and written: memory keeps
+ * changing under the walk (the kernel updates the rseq area on migration,
+ * the dumper's own globals change), and the checksum must describe exactly
+ * the bytes written.  Runs are bounded so the copy stays in cache. */
+
+static int save_pages(struct crac__dump *d, struct crac_img_region *r)
+{
+    int anon = r->kind != CRAC_RGN_FILE;
+    struct run_state rs = {r, 0, 0};
+    XXH3_state_t hs;
+    uint64_t addr = r->start;
+    /* Only the region holding the saved stack pointer has a dead part. */
+    uint64_t dead = d->dead_stack > r->start && d->dead_stack <= r->end ? d->dead_stack : 0;
+    int rc = 0;
+
+    XXH3_64bits_reset(&hs);
+    r->runs_first = d->nruns;
+    while (addr < r->end && !rc) {
+        uint64_t npages = (r->end - addr) / CRAC_PAGE;
+        if (npages > d->pagemap_cap)
+            npages = d->pagemap_cap;
+        if (pread(d->pagemap_fd, d->pagemap, npages * 8, (off_t)(addr / CRAC_PAGE * 8)) !=
+            (ssize_t)(npages * 8))
+            return errno ? -errno : -EIO;
+        for (uint64_t i = 0; i < npages && !rc; i++, addr += CRAC_PAGE) {
+            uint64_t pm = d->pagemap[i];
+            int save;
+            if (anon)
+                save = (pm & (PM_PRESENT | PM_SWAPPED)) && addr + CRAC_PAGE > dead &&
+                       !page_is_zero((const void *)addr);
+            else
+                save = (pm & PM_SWAPPED) || ((pm & PM_PRESENT) && !(pm & PM_FILE));
+            if (!save) {
+                rc = flush_run(d, &rs);
+                continue;
+            }
+            if (rs.n && (rs.start + rs.n * CRAC_PAGE != addr || rs.n == CRAC_RUN_MAX_PAGES))
+                rc = flush_run(d, &rs);
+            if (!rs.n)
+                rs.start = addr;
+            memcpy(d->runbuf + rs.n * CRAC_PAGE, (const void *)addr, CRAC_PAGE);
+            XXH3_64bits_update(&hs, d->runbuf + rs.n * CRAC_PAGE, CRAC_PAGE);
+            rs.n++;
+        }
+    }
+    if (!rc)
+        rc = flush_run(d, &rs);
+    r->data_hash = XXH3_64bits_digest(&hs);
+    return rc;
+}
+
+/* Anonymous kinds that the kernel names in brackets. */
+static uint32_t bracket_kind(const struct crac_map *m)
+{
+    if (crac__map_is(m, "[heap]"))
+        return CRAC_RGN_HEAP;
+    if (crac__map_is(m, "[stack]"))
+        return CRAC_RGN_STACK;
+    if (m->path_len > 6 && !memcmp(m->path, "[anon:", 6))
+        return CRAC_RGN_ANON;
+    return 0;
+}
+
+static int is_special(const struct crac_map *m)
+{
+    return crac__map_is(m, "[vvar]") || crac__map_is(m, "[vvar_vclock]") ||
+           crac__map_is(m, "[vdso]") || crac__map_is(m, "[vsyscall]");
+}
+
+/* Saves one piece [start, end) of mapping m. */
+static int save_piece(struct crac__dump *d, const struct crac_map *m, uint64_t start, uint64_t end)
+{
+    struct crac_img_region *r;
+    int prot = (m->perms[0] == 'r' ? PROT_READ : 0) | (m->perms[1] == 'w' ? PROT_WRITE : 0) |
+               (m->perms[2] == 'x' ? PROT_EXEC : 0);
+    int rc;
+    if (d->nregions == d->regions_cap)
+        return -E2BIG;
+    r = &d->regions[d->nregions++];
+    memset(r, 0, sizeof(*r));
+    r->start = start;
+    r->end = end;
+    r->prot = (uint32_t)prot;
+    r->file = -1;
+    if (m->path_len && m->path[0] == '/') {
+        r->kind = m->perms[3] == 's' ? CRAC_RGN_SHARED_FILE : CRAC_RGN_FILE;
+        r->file = crac__dump_file(d, m->path, m->path_len, m->ino);
+        if (r->file < 0)
+            return r->file;
+        r->file_offset = m->offset + (start - m->start);
+        r->name = d->files[r->file].path;
+    } else {
+        r->kind = m->path_len ? bracket_kind(m) : CRAC_RGN_ANON;
+        if (!r->kind)
+            return -EOPNOTSUPP;
+        r->name = m->path_len ? crac__dump_str(d, m->path, m->path_len) : 0;
+    }
+    r->runs_first = d->nruns;
+    if (r->kind == CRAC_RGN_SHARED_FILE)
+        return 0;
+    /* We must read the pages to save them; lift a missing read permission
+     * for the duration (the region records the real protection). */
+    if (!(prot & PROT_READ) && mprotect((void *)start, end - start, prot | PROT_READ) < 0)
+        return -errno;
+    rc = save_pages(d, r);
+    if (!(prot & PROT_READ) && mprotect((void *)start, end - start, prot) < 0 && !rc)
+        rc = -errno;
+    return rc;
+}
+
+/* Saves mapping m minus the dumper's own scratch mapping. */
+static int save_mapping(struct crac__dump *d, const struct crac_map *m)
+{
+    uint64_t xs = (uint64_t)d->scratch, xe = xs + d->scratch_len;
+    int rc = 0;
+    if (m->end <= xs || m->start >= xe)
+        return save_piece(d, m, m->start, m->end);
+    if (m->start < xs)
+        rc = save_piece(d, m, m->start, xs);
+    if (!rc && m->end > xe)
+        rc = save_piece(d, m, xe, m->end);
+    return rc;
+}
+
+int crac__dump_write(struct crac__dump *d, struct crac_img_proc *p)
+{
+    struct crac_img parts;
+    const char *cur, *end;
+    struct crac_map m;
+    long n;
+    int rc = 0, more;
+
+    /* Everything below the red zone under the saved stack pointer is ours. */
+    d->dead_stack = (p->ctx.rsp - 128) & ~(CRAC_PAGE - 1);
+    d->err_what = "reading /proc/self/maps";
+    n = crac__read_file("/proc/self/maps", d->maps, d->maps_cap);
+    if (n < 0)
+        return (int)n;
+    cur = d->maps;
+    end = d->maps + n;
+    d->err_what = "saving memory";
+    while (!rc && (more = crac__maps_next(&cur, end, &m)) != 0) {
+        if (more < 0)
+            return -EINVAL;
+        if (!is_special(&m))
+            rc = save_mapping(d, &m);
+    }
+    if (rc)
+        return rc;
+    p->pages_total = d->pages_off / CRAC_PAGE;
+    memset(&parts, 0, sizeof(parts));
+    parts.proc = p;
+    parts.regions = d->regions;
+    parts.nregions = d->nregions;
+    parts.runs = d->runs;
+    parts.nruns = d->nruns;
+    parts.files = d->files;
+    parts.nfiles = d->nfiles;
+    parts.strings = d->strings;
+    parts.strings_len = d->strings_len;
+    parts.labels = d->labels;
+    parts.labels_len = d->labels_len;
+    d->err_what = "writing the image metadata";
+    return crac__img_write_meta(d->meta_fd, &parts, d->pages_off);
+}

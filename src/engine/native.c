@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The native engine: the process saves itself into an image directory
+ * (src/dump/) and `crac restore` brings it back (src/restore/).  The
+ * checkpoint call "returns twice": once here after writing the image, and
+ * once more in every process restored from it.
+ */
+#include <errno.h>
+#include <malloc.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+#include "dump/dump.h"
+#include "engine/engine.h"
+#include "lib/internal.h"
+#include "restore/blob/blob_args.h"
+
+static const struct crac__engine_option native_options[] = {
+    {"keep_running", "false", "true: after writing the image the process goes on (no restore); "
+                              "false: it exits with status 0, as the reference does"},
+    {NULL, NULL, NULL},
+};
+
+static bool keep_running;
+
+/* The saved state lives in a global: it is part of the image, so the
+ * restored process finds it where it left it. */
+static struct crac_img_proc saved;
+
+static int native_configure(const char *key, const char *value, crac_error **err)
+{
+    if (!strcmp(key, "keep_running")) {
+        if (!strcmp(value, "true") || !strcmp(value, "1"))
+            keep_running = true;
+        else if (!strcmp(value, "false") || !strcmp(value, "0"))
+            keep_running = false;
+        else {
+            *err = crac__error_src("engine", "keep_running wants true or false, got '%s'", value);
+            return -EINVAL;
+        }
+        return 0;
+    }
+    *err = crac__error_src("engine", "native engine has no option '%s' (options: keep_running)", key);
+    return -EINVAL;
+}
+
+static void native_check(crac_error *problems)
+{
+    crac__dump_refusals(problems);
+}
+
+static crac_error *dump_error(const struct crac__dump *d, int rc)
+{
+    return crac__error_src("engine", "checkpoint to %s failed while %s: %s; no image was written",
+                           d->dest, d->err_what ? d->err_what : "writing the image", strerror(-rc));
+}
+
+/* Runs in the restored process, right after the blob's jump. */
+static int restored(const struct crac_restore_info *info)
+{
+    if (info->version != CRAC_RESTORE_INFO_VERSION) {
+        /* Nothing sensible to do: the restorer and the library disagree. */
+        static const char msg[] = "crac: restore information of an unknown version\n";
+        (void)!write(2, msg, sizeof(msg) - 1);
+        _exit(127);
+    }
+    crac__proc_apply(&saved, info);
+    if (info->flags & CRAC_RI_VERBOSE) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        fprintf(stderr, "crac restore: running again after %.3f ms (pid %d)\n",
+                ((uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec - info->started_ns) / 1e6,
+                (int)getpid());
+    }
+    munmap((void *)info->blob_base, info->blob_len);
+    return CRAC__CP_RESTORED;
+}
+
+static int native_checkpoint(const struct crac__cp_request *req, crac_error **err)
+{
+    /* static: the dumper state must not sit in the stack frames being saved
+     * while they change under it */
+    static struct crac__dump d;
+    uint64_t info;
+    int rc;
+
+    if (req->dry_run)
+        return CRAC__CP_CONTINUED;
+    if (crac__dump_prepare(&d, req->dest, err))
+        return CRAC__CP_FAILED;
+    if (crac__proc_capture(&d, &saved, err)) {
+        crac__dump_finish(&d, -1);
+        return CRAC__CP_FAILED;
+    }
+    /* Buffered output would be printed again by every restored instance;
+     * free heap pages need not be saved. */
+    fflush(NULL);
+    malloc_trim(0);
+    info = crac__ctx_save(&saved.ctx);
+    if (info)
+        return restored((const struct crac_restore_info *)info);
+    rc = crac__dump_write(&d, &saved);
+    rc = crac__dump_finish(&d, rc);
+    if (rc < 0) {
+        *err = dump_error(&d, rc);
+        return CRAC__CP_FAILED;
+    }
+    crac__log("image written to %s (%llu pages)", d.dest, (unsigned long long)saved.pages_total);
+    if (keep_running)
+        return CRAC__CP_CONTINUED;
+    _exit(0);
+}
+
+const struct crac__engine crac__engine_native = {
+    .abi = CRAC__ENGINE_ABI,
+    .name = "native",
+    .description = "saves the process into an image directory; `crac restore DIR` starts it again",
+    .writes_image = true,
+    .options = native_options,
+    .configure = native_configure,
+    .check = native_check,
+    .checkpoint = native_checkpoint,
+};

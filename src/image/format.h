@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Image format v1 (docs/image-format.md).  An image is a directory:
+ *   meta   header + sections (process state, regions, runs, files, strings, labels)
+ *   pages  page data, each run of saved pages at a page-aligned offset
+ * Every section and every region's page data carries an XXH3-64 checksum, and
+ * the header carries its own, so a flipped bit anywhere is found before a
+ * restore touches anything.  All integers are little-endian (x86_64 only).
+ */
+#ifndef CRAC_IMAGE_FORMAT_H
+#define CRAC_IMAGE_FORMAT_H
+
+#include <stdint.h>
+
+#define CRAC_IMG_MAGIC "CRACIMG\0"
+#define CRAC_IMG_VERSION 1
+#define CRAC_IMG_META "meta"
+#define CRAC_IMG_PAGES "pages"
+#define CRAC_PAGE 4096UL
+
+enum crac_img_section_type {
+    CRAC_SEC_PROC = 1,    /* struct crac_img_proc, one */
+    CRAC_SEC_REGIONS = 2, /* struct crac_img_region[] in address order */
+    CRAC_SEC_RUNS = 3,    /* struct crac_img_run[] */
+    CRAC_SEC_FILES = 4,   /* struct crac_img_file[] */
+    CRAC_SEC_STRINGS = 5, /* NUL-terminated strings, referenced by offset */
+    CRAC_SEC_LABELS = 6,  /* "key=value\0" ... */
+    CRAC_SEC_MAX = 6,
+};
+
+struct crac_img_section {
+    uint32_t type;
+    uint32_t entsize; /* size of one entry (0 for byte sections) */
+    uint64_t offset;  /* in the meta file */
+    uint64_t size;    /* bytes */
+    uint64_t hash;    /* XXH3-64 of the bytes */
+};
+
+struct crac_img_header {
+    char magic[8];
+    uint32_t version;
+    uint32_t header_size; /* sizeof(struct crac_img_header) */
+    uint32_t nsections;
+    uint32_t flags;
+    uint64_t meta_size;  /* whole meta file */
+    uint64_t pages_size; /* whole pages file */
+    uint64_t created_ns; /* CLOCK_REALTIME at checkpoint */
+    uint64_t header_hash; /* XXH3-64 of this header with header_hash = 0 */
+    struct crac_img_section sections[CRAC_SEC_MAX];
+};
+
+enum crac_region_kind {
+    CRAC_RGN_ANON = 1,  /* private anonymous memory: saved as data */
+    CRAC_RGN_FILE = 2,  /* private file mapping: the file + dirty pages */
+    CRAC_RGN_HEAP = 3,  /* [heap]: anonymous, brk area */
+    CRAC_RGN_STACK = 4, /* [stack]: anonymous, grows down */
+    CRAC_RGN_SHARED_FILE = 5, /* read-only shared file mapping: the file only */
+};
+
+struct crac_img_region {
+    uint64_t start, end;
+    uint32_t prot;  /* PROT_* */
+    uint32_t kind;  /* enum crac_region_kind */
+    int32_t file;   /* index in CRAC_SEC_FILES, -1 for none */
+    uint32_t name;  /* offset in strings: path or "[heap]", "[stack]", "" */
+    uint64_t file_offset;
+    uint64_t runs_first, runs_count; /* slice of CRAC_SEC_RUNS */
+    uint64_t pages_saved;
+    uint64_t data_hash; /* XXH3-64 over the region's saved pages, in order */
+};
+
+/* A run of consecutive saved pages of one region. */
+struct crac_img_run {
+    uint64_t addr;     /* first page */
+    uint64_t npages;
+    uint64_t file_off; /* in the pages file; page aligned */
+};
+
+#define CRAC_BUILD_ID_MAX 32
+struct crac_img_file {
+    uint64_t dev, ino, size;
+    int64_t mtime_sec, mtime_nsec;
+    uint32_t mode;
+    uint32_t path; /* offset in strings */
+    uint32_t build_id_len; /* 0: not an ELF file with a build-id */
+    uint8_t build_id[CRAC_BUILD_ID_MAX];
+    uint32_t pad;
+};
+
+/* The checkpointing thread's resume point (see src/dump/ctx.S). */
+struct crac_cpu_ctx {
+    uint64_t rbx, rbp, r12, r13, r14, r15, rsp, rip;
+    uint32_t mxcsr, fpucw;
+    uint64_t fsbase;
+};
+
+/* What the kernel calls struct sigaction (rt_sigaction's layout). */
+struct crac_ksigaction {
+    uint64_t handler, flags, restorer, mask;
+};
+
+#define CRAC_NSIG 64
+#define CRAC_NRLIMIT 16
+#define CRAC_AUXV_WORDS 128
+
+struct crac_img_cpu {
+    uint32_t leaf1_ecx, leaf1_edx;
+    uint32_t leaf7_ebx, leaf7_ecx, leaf7_edx;
+    uint32_t ext1_ecx, ext1_edx;
+    uint32_t pad;
+    uint64_t xcr0;
+};
+
+struct crac_img_vdso {
+    /* [vvar], [vvar_vclock] (0 when the kernel has none), [vdso] */
+    uint64_t vvar_start, vvar_end;
+    uint64_t vclock_start, vclock_end;
+    uint64_t vdso_start, vdso_end;
+    uint64_t vdso_hash; /* XXH3-64 of the vDSO bytes: same kernel build */
+};
+
+struct crac_img_proc {
+    struct crac_cpu_ctx ctx;
+    /* mm layout, as PR_SET_MM_MAP wants it */
+    uint64_t start_code, end_code, start_data, end_data;
+    uint64_t start_brk, brk, start_stack;
+    uint64_t arg_start, arg_end, env_start, env_end;
+    uint64_t auxv[CRAC_AUXV_WORDS];
+    uint32_t auxv_words;
+    int32_t exe_file; /* index in CRAC_SEC_FILES */
+    /* per-process state */
+    struct crac_ksigaction sigaction[CRAC_NSIG]; /* index = signal - 1 */
+    uint64_t sigmask;
+    uint64_t rlimit[CRAC_NRLIMIT][2]; /* cur, max */
+    uint32_t umask;
+    uint32_t personality;
+    uint32_t cwd; /* offset in strings */
+    char comm[16];
+    char kernel_release[65];
+    char pad0[7];
+    uint64_t itimer[3][4]; /* ITIMER_REAL/VIRTUAL/PROF: interval sec/usec, value sec/usec */
+    /* per-thread state of the checkpointing thread */
+    uint64_t tid_address;
+    uint64_t robust_list, robust_len;
+    uint64_t altstack_sp, altstack_size;
+    int32_t altstack_flags;
+    int32_t rseq_offset; /* glibc's __rseq_offset, 0 when rseq is not used */
+    uint32_t rseq_size;
+    uint32_t nthreads;
+    int32_t pid, tid;
+    struct crac_img_cpu cpu;
+    struct crac_img_vdso vdso;
+    uint64_t pages_total;  /* saved pages in the image */
+};
+
+#endif

@@ -1,0 +1,344 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Image format v1: writing the meta file, and opening + validating an image. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <time.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include "image/hash.h"
+#include "image/image.h"
+#include "lib/internal.h"
+
+static int pwrite_all(int fd, const void *buf, size_t len, off_t off)
+{
+    const char *p = buf;
+    while (len) {
+        ssize_t n = pwrite(fd, p, len, off);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        p += n;
+        off += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int crac__img_write_meta(int fd, const struct crac_img *p, uint64_t pages_size)
+{
+    struct crac_img_header h;
+    struct {
+        uint32_t type, entsize;
+        const void *data;
+        size_t size;
+    } secs[CRAC_SEC_MAX] = {
+        {CRAC_SEC_PROC, sizeof(*p->proc), p->proc, sizeof(*p->proc)},
+        {CRAC_SEC_REGIONS, sizeof(*p->regions), p->regions, p->nregions * sizeof(*p->regions)},
+        {CRAC_SEC_RUNS, sizeof(*p->runs), p->runs, p->nruns * sizeof(*p->runs)},
+        {CRAC_SEC_FILES, sizeof(*p->files), p->files, p->nfiles * sizeof(*p->files)},
+        {CRAC_SEC_STRINGS, 0, p->strings, p->strings_len},
+        {CRAC_SEC_LABELS, 0, p->labels, p->labels_len},
+    };
+    uint64_t off = sizeof(h);
+    int rc;
+
+    memset(&h, 0, sizeof(h));
+    memcpy(h.magic, CRAC_IMG_MAGIC, 8);
+    h.version = CRAC_IMG_VERSION;
+    h.header_size = sizeof(h);
+    h.nsections = CRAC_SEC_MAX;
+    h.pages_size = pages_size;
+    for (int i = 0; i < CRAC_SEC_MAX; i++) {
+        struct crac_img_section *s = &h.sections[i];
+        s->type = secs[i].type;
+        s->entsize = secs[i].entsize;
+        s->offset = off;
+        s->size = secs[i].size;
+        s->hash = XXH3_64bits(secs[i].data, secs[i].size);
+        if (secs[i].size && (rc = pwrite_all(fd, secs[i].data, secs[i].size, (off_t)off)))
+            return rc;
+        off += (secs[i].size + 7) & ~7ULL;
+    }
+    h.meta_size = off;
+    /* Pad the file to its announced size (the last section's alignment). */
+    if (ftruncate(fd, (off_t)off) < 0)
+        return -errno;
+    {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        h.created_ns = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+    }
+    h.header_hash = 0;
+    h.header_hash = XXH3_64bits(&h, sizeof(h));
+    return pwrite_all(fd, &h, sizeof(h), 0);
+}
+
+/* ---- reading ---- */
+
+static crac_error *bad(const char *dir, const char *what)
+{
+    return crac__error_src("image", "%s: %s", dir, what);
+}
+
+static int read_meta(struct crac_img *img, crac_error **err)
+{
+    char path[4096];
+    struct stat st;
+    int fd;
+    ssize_t n;
+
+    snprintf(path, sizeof(path), "%s/" CRAC_IMG_META, img->dir);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        *err = crac__error_src("image", "%s: cannot open: %s", path, strerror(errno));
+        return -1;
+    }
+    if (fstat(fd, &st) < 0 || st.st_size < (off_t)sizeof(struct crac_img_header) ||
+        st.st_size > (1L << 30)) {
+        close(fd);
+        *err = crac__error_src("image", "%s: truncated or not an image (%lld bytes)", path,
+                               (long long)st.st_size);
+        return -1;
+    }
+    img->meta = malloc((size_t)st.st_size);
+    if (!img->meta) {
+        close(fd);
+        *err = crac__error_src("image", "out of memory");
+        return -1;
+    }
+    n = pread(fd, img->meta, (size_t)st.st_size, 0);
+    close(fd);
+    if (n != st.st_size) {
+        *err = crac__error_src("image", "%s: short read", path);
+        return -1;
+    }
+    img->hdr = img->meta;
+    if (memcmp(img->hdr->magic, CRAC_IMG_MAGIC, 8) != 0) {
+        *err = bad(img->dir, "not a crac image (bad magic in meta)");
+        return -1;
+    }
+    if (img->hdr->version != CRAC_IMG_VERSION) {
+        *err = crac__error_src("image", "%s: image format version %u, this crac reads version %u",
+                               img->dir, img->hdr->version, CRAC_IMG_VERSION);
+        return -1;
+    }
+    {
+        struct crac_img_header h = *img->hdr;
+        h.header_hash = 0;
+        if (h.header_size != sizeof(h) || XXH3_64bits(&h, sizeof(h)) != img->hdr->header_hash) {
+            *err = bad(img->dir, "meta header checksum mismatch (corrupted image)");
+            return -1;
+        }
+    }
+    if (img->hdr->meta_size != (uint64_t)st.st_size) {
+        *err = crac__error_src("image", "%s: meta is %lld bytes, header says %llu (truncated image)",
+                               img->dir, (long long)st.st_size,
+                               (unsigned long long)img->hdr->meta_size);
+        return -1;
+    }
+    return 0;
+}
+
+static int load_sections(struct crac_img *img, crac_error **err)
+{
+    const struct crac_img_header *h = img->hdr;
+    const char *base = img->meta;
+    static const char *names[] = {"", "process", "regions", "runs", "files", "strings", "labels"};
+    if (h->nsections != CRAC_SEC_MAX) {
+        *err = bad(img->dir, "unexpected section count");
+        return -1;
+    }
+    for (unsigned i = 0; i < h->nsections; i++) {
+        const struct crac_img_section *s = &h->sections[i];
+        if (s->type != i + 1 || s->offset > h->meta_size || s->size > h->meta_size - s->offset) {
+            *err = bad(img->dir, "section table out of bounds (corrupted image)");
+            return -1;
+        }
+        if (XXH3_64bits(base + s->offset, s->size) != s->hash) {
+            *err = crac__error_src("image", "%s: checksum mismatch in section '%s' (corrupted image)",
+                                   img->dir, names[s->type]);
+            return -1;
+        }
+    }
+#define SEC(t) (&h->sections[(t) - 1])
+    if (SEC(CRAC_SEC_PROC)->size != sizeof(struct crac_img_proc) ||
+        SEC(CRAC_SEC_REGIONS)->entsize != sizeof(struct crac_img_region) ||
+        SEC(CRAC_SEC_RUNS)->entsize != sizeof(struct crac_img_run) ||
+        SEC(CRAC_SEC_FILES)->entsize != sizeof(struct crac_img_file)) {
+        *err = bad(img->dir, "section sizes do not match format v1");
+        return -1;
+    }
+    img->proc = (const void *)(base + SEC(CRAC_SEC_PROC)->offset);
+    img->regions = (const void *)(base + SEC(CRAC_SEC_REGIONS)->offset);
+    img->nregions = SEC(CRAC_SEC_REGIONS)->size / sizeof(struct crac_img_region);
+    img->runs = (const void *)(base + SEC(CRAC_SEC_RUNS)->offset);
+    img->nruns = SEC(CRAC_SEC_RUNS)->size / sizeof(struct crac_img_run);
+    img->files = (const void *)(base + SEC(CRAC_SEC_FILES)->offset);
+    img->nfiles = SEC(CRAC_SEC_FILES)->size / sizeof(struct crac_img_file);
+    img->strings = base + SEC(CRAC_SEC_STRINGS)->offset;
+    img->strings_len = SEC(CRAC_SEC_STRINGS)->size;
+    img->labels = base + SEC(CRAC_SEC_LABELS)->offset;
+    img->labels_len = SEC(CRAC_SEC_LABELS)->size;
+#undef SEC
+    if (img->strings_len == 0 || img->strings[img->strings_len - 1] != 0 ||
+        (img->labels_len && img->labels[img->labels_len - 1] != 0)) {
+        *err = bad(img->dir, "string table not terminated");
+        return -1;
+    }
+    return 0;
+}
+
+/* Checksums only prove the writer meant it; these checks keep a restore from
+ * trusting a well-formed but inconsistent image (or a crafted one). */
+static int check_region(const struct crac_img *img, size_t i, uint64_t prev_end, crac_error **err)
+{
+    const struct crac_img_region *r = &img->regions[i];
+    uint64_t pages = 0, page_mask = CRAC_PAGE - 1;
+    if (r->start >= r->end || (r->start & page_mask) || (r->end & page_mask) ||
+        r->start < prev_end || r->end > (1ULL << 47)) {
+        *err = crac__error_src("image", "%s: region %zu has a bad range", img->dir, i);
+        return -1;
+    }
+    if ((r->file >= 0 && (size_t)r->file >= img->nfiles) || r->name >= img->strings_len ||
+        r->runs_first > img->nruns || r->runs_count > img->nruns - r->runs_first) {
+        *err = crac__error_src("image", "%s: region %zu refers outside the image", img->dir, i);
+        return -1;
+    }
+    if ((r->kind == CRAC_RGN_FILE || r->kind == CRAC_RGN_SHARED_FILE) != (r->file >= 0)) {
+        *err = crac__error_src("image", "%s: region %zu: kind and file disagree", img->dir, i);
+        return -1;
+    }
+    for (uint64_t k = 0; k < r->runs_count; k++) {
+        const struct crac_img_run *run = &img->runs[r->runs_first + k];
+        uint64_t len = run->npages * CRAC_PAGE;
+        if (run->npages == 0 || run->addr < r->start || run->addr > r->end ||
+            len > r->end - run->addr || (run->file_off & page_mask) ||
+            run->file_off > img->hdr->pages_size || len > img->hdr->pages_size - run->file_off) {
+            *err = crac__error_src("image", "%s: region %zu: page run %llu out of bounds", img->dir,
+                                   i, (unsigned long long)k);
+            return -1;
+        }
+        pages += run->npages;
+    }
+    if (pages != r->pages_saved) {
+        *err = crac__error_src("image", "%s: region %zu: page count mismatch", img->dir, i);
+        return -1;
+    }
+    return 0;
+}
+
+int crac__img_open(const char *dir, struct crac_img *img, crac_error **err)
+{
+    char path[4096];
+    struct stat st;
+    uint64_t prev_end = 0;
+
+    memset(img, 0, sizeof(*img));
+    img->pages_fd = -1;
+    img->dir = strdup(dir);
+    if (!img->dir || read_meta(img, err) || load_sections(img, err))
+        goto fail;
+    for (size_t i = 0; i < img->nregions; i++) {
+        if (check_region(img, i, prev_end, err))
+            goto fail;
+        prev_end = img->regions[i].end;
+    }
+    if (img->proc->exe_file >= (int32_t)img->nfiles || img->proc->cwd >= img->strings_len) {
+        *err = bad(dir, "process section refers outside the image");
+        goto fail;
+    }
+    for (size_t i = 0; i < img->nfiles; i++)
+        if (img->files[i].path >= img->strings_len || img->files[i].build_id_len > CRAC_BUILD_ID_MAX) {
+            *err = bad(dir, "file table refers outside the image");
+            goto fail;
+        }
+    snprintf(path, sizeof(path), "%s/" CRAC_IMG_PAGES, dir);
+    img->pages_fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (img->pages_fd < 0) {
+        *err = crac__error_src("image", "%s: cannot open: %s", path, strerror(errno));
+        goto fail;
+    }
+    if (fstat(img->pages_fd, &st) < 0 || (uint64_t)st.st_size != img->hdr->pages_size) {
+        *err = crac__error_src("image", "%s: page data is %lld bytes, meta says %llu (truncated image)",
+                               dir, (long long)st.st_size, (unsigned long long)img->hdr->pages_size);
+        goto fail;
+    }
+    return 0;
+fail:
+    if (!*err)
+        *err = crac__error_src("image", "%s: out of memory", dir);
+    crac__img_close(img);
+    return -1;
+}
+
+void crac__img_close(struct crac_img *img)
+{
+    if (img->pages_fd >= 0)
+        close(img->pages_fd);
+    free(img->meta);
+    free(img->dir);
+    memset(img, 0, sizeof(*img));
+    img->pages_fd = -1;
+}
+
+const char *crac__img_str(const struct crac_img *img, uint32_t off)
+{
+    return off < img->strings_len ? img->strings + off : "";
+}
+
+int crac__img_verify_pages(const struct crac_img *img, crac_error **err)
+{
+    enum { CHUNK = 1 << 20 };
+    char *buf = malloc(CHUNK);
+    XXH3_state_t st;
+    if (!buf) {
+        *err = crac__error_src("image", "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < img->nregions; i++) {
+        const struct crac_img_region *r = &img->regions[i];
+        XXH3_64bits_reset(&st);
+        for (uint64_t k = 0; k < r->runs_count; k++) {
+            const struct crac_img_run *run = &img->runs[r->runs_first + k];
+            uint64_t left = run->npages * CRAC_PAGE, off = run->file_off;
+            while (left) {
+                size_t n = left < CHUNK ? (size_t)left : CHUNK;
+                if (pread(img->pages_fd, buf, n, (off_t)off) != (ssize_t)n) {
+                    free(buf);
+                    *err = crac__error_src("image", "%s: page data short read", img->dir);
+                    return -1;
+                }
+                XXH3_64bits_update(&st, buf, n);
+                off += n;
+                left -= n;
+            }
+        }
+        if (XXH3_64bits_digest(&st) != r->data_hash) {
+            free(buf);
+            *err = crac__error_src("image", "%s: checksum mismatch in the page data of region %zu "
+                                   "(%llx-%llx %s) (corrupted image)", img->dir, i,
+                                   (unsigned long long)r->start, (unsigned long long)r->end,
+                                   crac__img_str(img, r->name));
+            return -1;
+        }
+    }
+    free(buf);
+    return 0;
+}
+
+const char *crac__region_kind_name(uint32_t kind)
+{
+    switch (kind) {
+    case CRAC_RGN_ANON: return "anon";
+    case CRAC_RGN_FILE: return "file";
+    case CRAC_RGN_HEAP: return "heap";
+    case CRAC_RGN_STACK: return "stack";
+    case CRAC_RGN_SHARED_FILE: return "shared-file";
+    }
+    return "?";
+}

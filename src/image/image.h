@@ -1,0 +1,61 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Reading and writing image format v1: shared by the dumper, the restorer
+ * and `crac image`.  Functions return 0 or -1 with *err set (source "image"). */
+#ifndef CRAC_IMAGE_H
+#define CRAC_IMAGE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "crac.h"
+#include "image/format.h"
+
+/* An image: opened for reading (the meta file validated and in memory), or
+ * the parts the dumper is about to write. */
+struct crac_img {
+    char *dir;
+    void *meta; /* malloc'd copy of the meta file */
+    const struct crac_img_header *hdr;
+    const struct crac_img_proc *proc;
+    const struct crac_img_region *regions;
+    size_t nregions;
+    const struct crac_img_run *runs;
+    size_t nruns;
+    const struct crac_img_file *files;
+    size_t nfiles;
+    const char *strings;
+    size_t strings_len;
+    const char *labels;
+    size_t labels_len;
+    int pages_fd;
+};
+
+/* Writes the meta file to fd (from offset 0) from the proc, regions, runs,
+ * files, strings and labels of `p` (dir, meta and hdr unused).  Uses no heap
+ * memory, so the dumper may call it while the heap is being saved.
+ * 0 or -errno. */
+int crac__img_write_meta(int fd, const struct crac_img *p, uint64_t pages_size);
+
+/* Opens DIR, checks magic, version, sizes and every meta checksum, and the
+ * consistency of regions, runs, files and strings.  Page data is not read. */
+int crac__img_open(const char *dir, struct crac_img *img, crac_error **err);
+void crac__img_close(struct crac_img *img);
+/* A string of the image's string table ("" for a bad offset). */
+const char *crac__img_str(const struct crac_img *img, uint32_t off);
+/* Reads every region's page data and compares its checksum. */
+int crac__img_verify_pages(const struct crac_img *img, crac_error **err);
+/* Every mapped file unchanged (size, mtime, build-id)?  One cause per file. */
+int crac__img_check_files(const struct crac_img *img, crac_error **err);
+/* CPU features and kernel (vDSO) of this machine compatible with the image? */
+int crac__img_check_host(const struct crac_img *img, crac_error **err);
+
+/* ---- helpers shared with the dumper ---- */
+/* ELF build-id of an open file into out (max bytes); its length, 0 if none. */
+uint32_t crac__elf_build_id(int fd, uint8_t *out, uint32_t max);
+/* This CPU's feature words. */
+void crac__cpu_features(struct crac_img_cpu *c);
+/* The [vvar]/[vvar_vclock]/[vdso] layout and vDSO hash of this process.
+ * 0, or -ENOENT when there is no vDSO. */
+int crac__vdso_layout(struct crac_img_vdso *v);
+const char *crac__region_kind_name(uint32_t kind);
+
+#endif

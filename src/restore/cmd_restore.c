@@ -1,0 +1,118 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* `crac restore DIR`: validate everything, stage, then become the saved process. */
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "cli/cli.h"
+#include "lib/internal.h"
+#include "restore/restore.h"
+
+static const char usage[] =
+    "usage: crac restore [options] DIR\n"
+    "\n"
+    "Starts the process saved in the image DIR, in place of this command: it\n"
+    "keeps this command's pid, stdin, stdout and stderr, and its exit status\n"
+    "is the restored program's.  Everything is checked before anything is\n"
+    "changed: the image's checksums, this machine's CPU features and kernel,\n"
+    "and every file the image maps; on a problem crac says what and exits 1.\n"
+    "\n"
+    "options:\n"
+    "  --env K=V      set K in the restored process's environment before its\n"
+    "                 after-restore callbacks run (repeatable)\n"
+    "  -v, --verbose  print each step and its time to stderr\n"
+    "  -h, --help     this text\n"
+    "\n"
+    "exit status: the restored program's; 1 when the image cannot be restored;\n"
+    "2 for a usage error; 127 when the restore failed past the point of no return.\n";
+
+static uint64_t now_ns(clockid_t c)
+{
+    struct timespec ts;
+    clock_gettime(c, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static int fail(crac_error *e)
+{
+    char *s = crac_error_format(e);
+    fprintf(stderr, "crac restore: %s", s ? s : crac_error_message(e));
+    if (s && s[0] && s[strlen(s) - 1] != '\n')
+        fputc('\n', stderr);
+    free(s);
+    crac_error_free(e);
+    return 1;
+}
+
+static int parse(int argc, char **argv, struct crac__restore_opts *o)
+{
+    static const struct option longopts[] = {
+        {"env", required_argument, NULL, 'e'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+    o->env = calloc((size_t)argc + 1, sizeof(char *));
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "+vh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'e':
+            if (!strchr(optarg, '=') || optarg[0] == '=') {
+                fprintf(stderr, "crac restore: --env wants K=V, got '%s'\n", optarg);
+                return 2;
+            }
+            o->env[o->nenv++] = optarg;
+            break;
+        case 'v':
+            o->verbose = true;
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            return 0;
+        default:
+            fprintf(stderr, "crac restore: unknown option '%s' (see crac restore --help)\n",
+                    argv[optind - 1]);
+            return 2;
+        }
+    }
+    if (optind != argc - 1) {
+        fprintf(stderr, "crac restore: %s (see crac restore --help)\n",
+                optind >= argc ? "missing image directory" : "too many arguments");
+        return 2;
+    }
+    o->dir = argv[optind];
+    return -1;
+}
+
+int crac__cmd_restore(int argc, char **argv)
+{
+    struct crac__restore_opts o = {0};
+    struct crac_img img;
+    struct crac__stage st;
+    crac_error *err = NULL;
+    uint64_t t0 = now_ns(CLOCK_MONOTONIC), t1;
+    int rc;
+
+    o.started_ns = now_ns(CLOCK_REALTIME);
+    if ((rc = parse(argc, argv, &o)) >= 0)
+        return rc;
+    if (crac__img_open(o.dir, &img, &err) || crac__img_check_host(&img, &err) ||
+        crac__img_check_files(&img, &err))
+        return fail(err);
+    t1 = now_ns(CLOCK_MONOTONIC);
+    if (o.verbose)
+        fprintf(stderr, "crac restore: image valid, host and files match (%.3f ms)\n",
+                (t1 - t0) / 1e6);
+    if (crac__stage_regions(&img, &st, &err))
+        return fail(err);
+    if (o.verbose)
+        fprintf(stderr, "crac restore: %zu regions staged, %llu pages read and checked (%.3f ms); "
+                "pid %d (new)\n", img.nregions, (unsigned long long)img.proc->pages_total,
+                (now_ns(CLOCK_MONOTONIC) - t1) / 1e6, (int)getpid());
+    crac__launch(&img, &st, &o, &err);
+    return fail(err);
+}

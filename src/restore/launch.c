@@ -1,0 +1,188 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The last steps in the restoring process: lay out the blob's area (code,
+ * arguments, restore information, stack, vDSO parking), then jump. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/rseq.h>
+#include <unistd.h>
+#include "lib/internal.h"
+#include "restore/restore.h"
+
+#define RSEQ_SIG 0x53053053
+#define TASK_SIZE_47 ((1ULL << 47) - CRAC_PAGE)
+
+static uint64_t up(uint64_t v, uint64_t a)
+{
+    return (v + a - 1) & ~(a - 1);
+}
+
+/* The saved layout of the vDSO trio and where ours sits now. */
+static int plan_vdso(const struct crac_img *img, struct crac_blob_args *a, uint64_t park,
+                     crac_error **err)
+{
+    const struct crac_img_vdso *want = &img->proc->vdso;
+    struct crac_img_vdso have;
+    uint64_t hs[3], he[3], ws[3];
+    if (crac__vdso_layout(&have) < 0) {
+        *err = crac__error_src("restore", "cannot find this process's vDSO");
+        return -1;
+    }
+    hs[0] = have.vvar_start, he[0] = have.vvar_end, ws[0] = want->vvar_start;
+    hs[1] = have.vclock_start, he[1] = have.vclock_end, ws[1] = want->vclock_start;
+    hs[2] = have.vdso_start, he[2] = have.vdso_end, ws[2] = want->vdso_start;
+    uint64_t base = have.vvar_start ? have.vvar_start : have.vdso_start;
+    for (int i = 0; i < 3; i++) {
+        if (!hs[i])
+            continue;
+        /* The three areas only work together at the same relative offsets. */
+        a->vdso_park[a->nvdso] = (struct crac_blob_move){hs[i], park + (hs[i] - base), he[i] - hs[i]};
+        a->vdso_final[a->nvdso] =
+            (struct crac_blob_move){park + (hs[i] - base), ws[i], he[i] - hs[i]};
+        a->nvdso++;
+    }
+    return 0;
+}
+
+static void plan_moves(const struct crac_img *img, const struct crac__stage *st,
+                       struct crac_blob_args *a)
+{
+    struct crac_blob_move *mv = (void *)((char *)a + a->moves_off);
+    struct crac_blob_range *keep = (void *)((char *)a + a->keep_off);
+    size_t k = 0;
+    int blob_kept = 0;
+    for (size_t i = 0; i < img->nregions; i++) {
+        const struct crac_img_region *r = &img->regions[i];
+        mv[i] = (struct crac_blob_move){st->addr[i], r->start, r->end - r->start};
+        if (!blob_kept && st->blob_base < r->start) {
+            keep[k++] = (struct crac_blob_range){st->blob_base, st->blob_base + st->blob_len};
+            blob_kept = 1;
+        }
+        keep[k++] = (struct crac_blob_range){r->start, r->end};
+    }
+    if (!blob_kept)
+        keep[k++] = (struct crac_blob_range){st->blob_base, st->blob_base + st->blob_len};
+    a->nmoves = img->nregions;
+    a->nkeep = k;
+}
+
+static void plan_mm(const struct crac_img *img, struct crac_blob_args *a, int exe_fd)
+{
+    const struct crac_img_proc *p = img->proc;
+    a->mm = (struct crac_blob_mm){p->start_code, p->end_code, p->start_data, p->end_data,
+                                  p->start_brk, p->brk, p->start_stack, p->arg_start, p->arg_end,
+                                  p->env_start, p->env_end, 0, p->auxv_words * 8,
+                                  (uint32_t)exe_fd};
+    memcpy(a->auxv, p->auxv, sizeof(a->auxv));
+    a->ctx = p->ctx;
+}
+
+static struct crac_restore_info *plan_info(const struct crac_img *img, void *at,
+                                           const struct crac__restore_opts *o,
+                                           const struct crac__stage *st)
+{
+    struct crac_restore_info *info = at;
+    char *env = (char *)(info + 1);
+    memset(info, 0, sizeof(*info));
+    info->version = CRAC_RESTORE_INFO_VERSION;
+    info->size = sizeof(*info);
+    info->blob_base = st->blob_base;
+    info->blob_len = st->blob_len;
+    info->started_ns = o->started_ns;
+    info->flags = CRAC_RI_EXE_KEPT | (o->verbose ? CRAC_RI_VERBOSE : 0);
+    info->env_off = sizeof(*info);
+    for (size_t i = 0; i < o->nenv; i++) {
+        size_t n = strlen(o->env[i]) + 1;
+        if (info->env_len + n > (64U << 10))
+            break;
+        memcpy(env + info->env_len, o->env[i], n);
+        info->env_len += (uint32_t)n;
+        info->env_count++;
+    }
+    snprintf(info->cwd, sizeof(info->cwd), "%s", crac__img_str(img, img->proc->cwd));
+    return info;
+}
+
+/* The exe fd goes to 3 and everything above is closed: the restored
+ * process starts with stdin, stdout and stderr of its caller only. */
+static int tidy_fds(int exe_fd)
+{
+    if (exe_fd != 3) {
+        if (dup2(exe_fd, 3) < 0)
+            return -1;
+        close(exe_fd);
+    }
+    return (int)close_range(4, ~0U, 0);
+}
+
+int crac__launch(const struct crac_img *img, struct crac__stage *st,
+                 const struct crac__restore_opts *o, crac_error **err)
+{
+    uint64_t code_len = up((uint64_t)(crac__blob_end - crac__blob_start), CRAC_PAGE);
+    uint64_t b = st->blob_base;
+    struct crac_blob_args *a;
+    struct crac_restore_info *info;
+    uint64_t args_len, info_at, stack_top, park;
+    const char *exe = crac__img_str(img, img->files[img->proc->exe_file].path);
+    sigset_t all;
+    int exe_fd;
+
+    if (mmap((void *)b, st->blob_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+             -1, 0) == MAP_FAILED) {
+        *err = crac__error_src("restore", "cannot map the restorer: %s", strerror(errno));
+        return -1;
+    }
+    memcpy((void *)b, crac__blob_start, (size_t)(crac__blob_end - crac__blob_start));
+    a = (void *)(b + code_len);
+    memset(a, 0, sizeof(*a));
+    a->version = CRAC_BLOB_ARGS_VERSION;
+    a->size = sizeof(*a);
+    a->base = b;
+    a->len = st->blob_len;
+    a->moves_off = up(sizeof(*a), 64);
+    a->keep_off = a->moves_off + img->nregions * sizeof(struct crac_blob_move);
+    args_len = up(a->keep_off + (img->nregions + 2) * sizeof(struct crac_blob_range), CRAC_PAGE);
+    info_at = b + code_len + args_len;
+    stack_top = info_at + up(sizeof(struct crac_restore_info) + (64UL << 10), CRAC_PAGE) + (64UL << 10);
+    park = stack_top;
+    a->task_size = TASK_SIZE_47;
+    if (plan_vdso(img, a, park, err))
+        return -1;
+    plan_moves(img, st, a);
+    info = plan_info(img, (void *)info_at, o, st);
+    a->info = (uint64_t)info;
+    if (__rseq_size) {
+        uint64_t tp;
+        __asm__ volatile("movq %%fs:0, %0" : "=r"(tp));
+        a->rseq_addr = tp + (uint64_t)__rseq_offset;
+        a->rseq_len = 32; /* what glibc registered, whatever __rseq_size says */
+        a->rseq_sig = RSEQ_SIG;
+    }
+    exe_fd = open(exe, O_RDONLY | O_CLOEXEC);
+    if (exe_fd < 0) {
+        *err = crac__error_src("restore", "%s: %s", exe, strerror(errno));
+        return -1;
+    }
+    if (mprotect((void *)b, code_len, PROT_READ | PROT_EXEC) < 0) {
+        *err = crac__error_src("restore", "cannot protect the restorer: %s", strerror(errno));
+        return -1;
+    }
+    fflush(NULL);
+    /* From here on, our own handlers and libc are about to vanish. */
+    sigfillset(&all);
+    sigprocmask(SIG_SETMASK, &all, NULL);
+    if (tidy_fds(exe_fd) < 0) {
+        *err = crac__error_src("restore", "cannot arrange file descriptors: %s", strerror(errno));
+        return -1;
+    }
+    plan_mm(img, a, 3);
+    __asm__ volatile("movq %0, %%rsp\n\t"
+                     "callq *%1\n\t"
+                     :
+                     : "r"(stack_top), "r"(b), "D"(a)
+                     : "memory");
+    __builtin_unreachable();
+}

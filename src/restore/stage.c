@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Staging: every saved region is rebuilt in the restoring process at a
+ * temporary address, its page data read and checksummed there, its
+ * protection set.  Only then does the blob move the regions onto their
+ * saved addresses with mremap (page tables move; no data is copied).  So
+ * a corrupted image is found while nothing has been given up yet, and the
+ * checksum runs over data that was just read and is still in cache.
+ *
+ * Staged addresses keep the saved address modulo 2 MiB so that huge pages
+ * survive the move.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+#include "image/hash.h"
+#include "lib/internal.h"
+#include "restore/restore.h"
+
+#define HUGE (2UL << 20)
+#define CHUNK (2UL << 20)
+
+static uint64_t up(uint64_t v, uint64_t a)
+{
+    return (v + a - 1) & ~(a - 1);
+}
+
+static uint64_t blob_area_len(const struct crac_img *img)
+{
+    const struct crac_img_vdso *v = &img->proc->vdso;
+    uint64_t code = up((uint64_t)(crac__blob_end - crac__blob_start), CRAC_PAGE);
+    /* same layout as crac__launch() */
+    uint64_t args = up(up(sizeof(struct crac_blob_args), 64) +
+                       img->nregions * sizeof(struct crac_blob_move) +
+                       (img->nregions + 2) * sizeof(struct crac_blob_range), CRAC_PAGE);
+    uint64_t info = up(sizeof(struct crac_restore_info) + (64UL << 10), CRAC_PAGE);
+    uint64_t stack = 64UL << 10;
+    /* parking room for the vDSO trio of this process: assume the saved
+     * layout's span plus slack (same kernel, checked before) */
+    uint64_t park = up(v->vdso_end - (v->vvar_start ? v->vvar_start : v->vdso_start), CRAC_PAGE) +
+                    (64UL << 10);
+    return code + args + info + stack + park;
+}
+
+static int overlaps_image(const struct crac_img *img, uint64_t s, uint64_t e)
+{
+    for (size_t i = 0; i < img->nregions; i++)
+        if (img->regions[i].start < e && s < img->regions[i].end)
+            return 1;
+    const struct crac_img_vdso *v = &img->proc->vdso;
+    uint64_t vs = v->vvar_start ? v->vvar_start : v->vdso_start;
+    return vs < e && s < v->vdso_end;
+}
+
+/* One reservation for everything, clear of the saved address ranges (the
+ * regions must not land on each other when they move) and of our own. */
+static int reserve(const struct crac_img *img, struct crac__stage *st, crac_error **err)
+{
+    uint64_t len = HUGE;
+    for (size_t i = 0; i < img->nregions; i++)
+        len += up(img->regions[i].end - img->regions[i].start, CRAC_PAGE) + HUGE + CRAC_PAGE;
+    st->blob_len = blob_area_len(img);
+    len += st->blob_len;
+    for (uint64_t a = 0x100000000000ULL; a + len < 0x7f0000000000ULL; a += 0x40000000000ULL) {
+        void *p;
+        if (overlaps_image(img, a, a + len))
+            continue;
+        p = mmap((void *)a, len, PROT_NONE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+        if (p == MAP_FAILED)
+            continue;
+        st->base = a;
+        st->len = len;
+        st->blob_base = a + len - st->blob_len;
+        return 0;
+    }
+    *err = crac__error_src("restore", "no free address range of %llu MiB clear of the image",
+                           (unsigned long long)(len >> 20));
+    return -1;
+}
+
+static int file_fd(const struct crac_img *img, struct crac__stage *st, int32_t i, crac_error **err)
+{
+    if (st->file_fds[i] < 0) {
+        const char *path = crac__img_str(img, img->files[i].path);
+        st->file_fds[i] = open(path, O_RDONLY | O_CLOEXEC);
+        if (st->file_fds[i] < 0) {
+            *err = crac__error_src("restore", "%s: %s", path, strerror(errno));
+            return -1;
+        }
+    }
+    return st->file_fds[i];
+}
+
+/* Reads the region's runs into place and checks the region's checksum. */
+static int fill(const struct crac_img *img, const struct crac_img_region *r, uint64_t at,
+                crac_error **err)
+{
+    XXH3_state_t hs;
+    XXH3_64bits_reset(&hs);
+    for (uint64_t k = 0; k < r->runs_count; k++) {
+        const struct crac_img_run *run = &img->runs[r->runs_first + k];
+        char *dst = (char *)(at + (run->addr - r->start));
+        uint64_t left = run->npages * CRAC_PAGE, off = run->file_off;
+        while (left) {
+            size_t n = left < CHUNK ? left : CHUNK;
+            ssize_t got = pread(img->pages_fd, dst, n, (off_t)off);
+            if (got != (ssize_t)n) {
+                *err = crac__error_src("restore", "%s: reading page data: %s", img->dir,
+                                       got < 0 ? strerror(errno) : "short read (truncated image)");
+                return -1;
+            }
+            XXH3_64bits_update(&hs, dst, n);
+            dst += n;
+            off += n;
+            left -= n;
+        }
+    }
+    if (XXH3_64bits_digest(&hs) != r->data_hash) {
+        *err = crac__error_src("image", "%s: checksum mismatch in the page data of %llx-%llx %s "
+                               "(corrupted image)", img->dir, (unsigned long long)r->start,
+                               (unsigned long long)r->end, crac__img_str(img, r->name));
+        return -1;
+    }
+    return 0;
+}
+
+static int stage_one(const struct crac_img *img, struct crac__stage *st, size_t i, crac_error **err)
+{
+    const struct crac_img_region *r = &img->regions[i];
+    uint64_t len = r->end - r->start, at = st->addr[i];
+    int rw = PROT_READ | PROT_WRITE, prot = (int)r->prot;
+    int staged_prot = r->runs_count ? prot | rw : prot;
+    void *p;
+
+    if (r->kind == CRAC_RGN_FILE || r->kind == CRAC_RGN_SHARED_FILE) {
+        int fd = file_fd(img, st, r->file, err);
+        if (fd < 0)
+            return -1;
+        p = mmap((void *)at, len, staged_prot,
+                 (r->kind == CRAC_RGN_FILE ? MAP_PRIVATE : MAP_SHARED) | MAP_FIXED, fd,
+                 (off_t)r->file_offset);
+    } else {
+        staged_prot = r->runs_count ? prot | rw : prot;
+        p = mmap((void *)at, len, staged_prot,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | (r->kind == CRAC_RGN_STACK ? MAP_GROWSDOWN : 0),
+                 -1, 0);
+        /* Dense regions get huge pages: one fault per 2 MiB instead of 512
+         * is most of the cost of reading an image into fresh memory. */
+        if (p != MAP_FAILED && len >= HUGE && r->pages_saved * CRAC_PAGE * 2 >= len)
+            madvise(p, len, MADV_HUGEPAGE);
+    }
+    if (p == MAP_FAILED) {
+        *err = crac__error_src("restore", "cannot map %llx-%llx %s: %s", (unsigned long long)r->start,
+                               (unsigned long long)r->end, crac__img_str(img, r->name), strerror(errno));
+        return -1;
+    }
+    if (r->runs_count && fill(img, r, at, err))
+        return -1;
+    if (staged_prot != prot && mprotect(p, len, prot) < 0) {
+        *err = crac__error_src("restore", "mprotect %llx: %s", (unsigned long long)r->start,
+                               strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+int crac__stage_regions(const struct crac_img *img, struct crac__stage *st, crac_error **err)
+{
+    uint64_t cursor;
+    memset(st, 0, sizeof(*st));
+    st->addr = calloc(img->nregions + 1, sizeof(*st->addr));
+    st->file_fds = malloc((img->nfiles + 1) * sizeof(int));
+    if (!st->addr || !st->file_fds) {
+        *err = crac__error_src("restore", "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < img->nfiles; i++)
+        st->file_fds[i] = -1;
+    if (reserve(img, st, err))
+        return -1;
+    cursor = st->base;
+    for (size_t i = 0; i < img->nregions; i++) {
+        const struct crac_img_region *r = &img->regions[i];
+        /* same offset inside a 2 MiB page as the saved address */
+        uint64_t at = cursor + ((r->start - cursor) & (HUGE - 1));
+        st->addr[i] = at;
+        cursor = at + (r->end - r->start) + CRAC_PAGE;
+        if (stage_one(img, st, i, err))
+            return -1;
+    }
+    for (size_t i = 0; i < img->nfiles; i++)
+        if (st->file_fds[i] >= 0)
+            close(st->file_fds[i]);
+    return 0;
+}
