@@ -29,4 +29,32 @@ void crac__note_restored(void);
 /* ---- logging: CRAC_LOG=1 (or "debug") prints the library's steps to stderr ---- */
 void crac__log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* ---- priority tiers of the global context (context.c) ----
+ * At checkpoint the tiers are notified in this order (application resources
+ * first, the file-descriptor tier last); after restore in exactly the reverse
+ * order.  Inside a tier: before-checkpoint in reverse registration order,
+ * after-restore in registration order.  crac_context_unregister(
+ * crac_global_context(), r) removes a resource from whichever tier holds it. */
+enum crac__tier {
+    CRAC__TIER_NORMAL,  /* what crac_global_context() registers into */
+    CRAC__TIER_LIBRARY, /* event loops, random seeders, ... */
+    CRAC__TIER_FD,      /* file-descriptor handlers: closed last, reopened first */
+};
+/* crac_context_register() into a tier of the global context: 0, -EINVAL,
+ * -EEXIST, -ENOMEM. */
+int crac__register_tier(enum crac__tier tier, crac_resource *r);
+
+/* ---- configuration (config.c) ---- */
+struct crac__engine;
+/* The engine chosen by the "engine" option (CRAC_ENGINE, default "native"),
+ * with CRAC_ENGINE_OPTIONS applied.  NULL with *err set when the environment
+ * named an unknown engine or a bad engine option. */
+const struct crac__engine *crac__config_engine(crac_error **err);
+
+/* ---- the cycle (checkpoint.c) ---- */
+/* crac_checkpoint_restore() with a dry run: every step runs, but the engine
+ * is asked only to report what would block it (req->dry_run) and no
+ * destination is required.  For `crac check`. */
+int crac__checkpoint_restore_opts(bool dry_run, crac_error **err);
+
 #endif

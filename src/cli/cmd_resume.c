@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * `crac resume PID`: lets a process paused by the pause engine go on.
+ * The protocol (src/engine/pause.c, docs/api.md) is one SIGCONT: the paused
+ * process waits for it, removes its ready-file and runs after-restore.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <string.h>
+#include <sys/types.h>
+
+#include "cli/cli.h"
+#include "cli/util.h"
+
+static const char usage[] =
+    "Usage: crac resume PID\n"
+    "\n"
+    "Lets a process paused by the pause engine go on: it then removes its\n"
+    "ready-file, runs its after-restore callbacks and continues (its\n"
+    "crac_checkpoint_restore() call returns, counting one restore).\n"
+    "\n"
+    "The pause engine (CRAC_ENGINE=pause) coordinates a checkpoint for a\n"
+    "snapshot taken from outside (VM snapshot, container checkpoint): after\n"
+    "every before-checkpoint callback and the checks passed, it writes its\n"
+    "ready-file (CRAC_ENGINE_OPTIONS=ready_file=PATH; contents \"PID\\n\") and\n"
+    "waits for SIGCONT.  This command sends that SIGCONT; `kill -CONT PID`\n"
+    "does the same.  With timeout_ms=N in the engine options, a process not\n"
+    "resumed within N ms fails its checkpoint instead.\n"
+    "\n"
+    "Options:\n"
+    "  -h, --help   show this help\n"
+    "\n"
+    "Exit status: 0 signal sent, 1 no such process or not allowed,\n"
+    "2 usage error.\n";
+
+int crac__cmd_resume(int argc, char **argv)
+{
+    const char *pid_text = NULL;
+    bool only_args = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!only_args && crac__is_help(a))
+            return crac__print_usage(usage);
+        if (!only_args && strcmp(a, "--") == 0)
+            only_args = true;
+        else if (!only_args && a[0] == '-')
+            return crac__bad_option("resume", a);
+        else if (pid_text)
+            return crac__usage_error("resume", "expected one PID");
+        else
+            pid_text = a;
+    }
+    if (!pid_text)
+        return crac__usage_error("resume", "expected one PID");
+    pid_t pid;
+    int r = crac__pid_arg("resume", pid_text, &pid);
+    if (r)
+        return r;
+    if (kill(pid, SIGCONT) < 0) {
+        if (errno == ESRCH)
+            return crac__fail("resume", "no process with pid %d", (int)pid);
+        return crac__fail("resume", "cannot signal pid %d: %s", (int)pid,
+                          strerror(errno));
+    }
+    return CRAC__EXIT_OK;
+}
