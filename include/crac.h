@@ -69,14 +69,16 @@ crac_context *crac_global_context(void);
 crac_context *crac_context_new(const char *name);
 /* The resource that represents `ctx`, to register it inside another context. */
 crac_resource *crac_context_as_resource(crac_context *ctx);
-/* 0, or -EINVAL (NULL argument), -EEXIST (already registered somewhere),
- * -ENOMEM.  A failed registration never calls the resource.  Registering
- * while a checkpoint is under way is allowed; the resource is notified from
- * the next cycle on. */
+/* 0, or -EINVAL (NULL argument, or a context registered inside itself or
+ * one of its descendants), -EEXIST (already registered somewhere), -ENOMEM.
+ * A failed registration never calls the resource.  Registering while a
+ * checkpoint is under way is allowed; the resource is notified from the next
+ * cycle on. */
 int crac_context_register(crac_context *ctx, crac_resource *r);
 /* 0, or -EINVAL, -ENOENT (not registered in ctx), -EDEADLK (called from a
  * notification of the running cycle).  Called from another thread during a
- * cycle, it waits until the cycle has ended. */
+ * cycle, it waits until the cycle has ended.  The global context also
+ * removes resources that the library registered in its internal tiers. */
 int crac_context_unregister(crac_context *ctx, crac_resource *r);
 /* Frees a context created by crac_context_new().  It must not be registered
  * anywhere and holds no resources any more; otherwise nothing is freed. */
