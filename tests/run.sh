@@ -19,10 +19,10 @@ pass=0 fail=0 skip=0 failed=""
 
 # Tests must not inherit descriptors from whoever started us (make's
 # jobserver pipe, a CI runner's files): the checker rightly refuses to
-# checkpoint a process holding descriptors it cannot restore.
-for fd in $(ls /proc/$$/fd); do
-    [ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null
-done
+# checkpoint a process holding descriptors it cannot restore.  They are
+# closed in the child: closing them here could close the one this script
+# is read from.
+no_inherited_fds='for fd in /proc/self/fd/*; do fd=${fd##*/}; [ "$fd" -le 2 ] || eval "exec $fd>&-" 2>/dev/null; done; exec "$@"'
 
 FILTER="$*"
 want() {
@@ -38,7 +38,8 @@ run_one() { # name command...
     log="$logdir/$name.log"
     start=$(date +%s%N)
     # setsid: the test leads a new process group whose id is its pid.
-    CRAC_TEST_TMP="$tmp" setsid timeout -k 5 "$timeout_s" "$@" >"$log" 2>&1 </dev/null &
+    CRAC_TEST_TMP="$tmp" setsid timeout -k 5 "$timeout_s" \
+        bash -c "$no_inherited_fds" run-test "$@" >"$log" 2>&1 </dev/null &
     pid=$!
     wait $pid
     rc=$?
@@ -60,6 +61,7 @@ for t in "$build"/tests/*; do
 done
 for t in "$top"/tests/*.sh; do
     [ -f "$t" ] || continue
+    case "$t" in */run.sh | *-lib.sh) continue ;; esac # the runner; sourced by tests
     run_one "$(basename "$t" .sh)" bash "$t"
 done
 

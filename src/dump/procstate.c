@@ -65,7 +65,7 @@ static int read_stat(struct crac_img_proc *p)
     p->arg_end = v[49];
     p->env_start = v[50];
     p->env_end = v[51];
-    p->brk = (uint64_t)sbrk(0);
+    /* p->brk is read by the writing phase, when the heap no longer moves. */
     return 0;
 }
 

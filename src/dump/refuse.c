@@ -80,10 +80,10 @@ static void check_maps(crac_error *problems)
                  (unsigned long)m.end, m.perms, (int)m.path_len, m.path);
         if (m.path_len >= 5 && !memcmp(m.path, "/SYSV", 5))
             add(problems, "SysV shared memory is attached: %s", what);
-        else if (deleted)
-            add(problems, "mapping of a deleted file: %s", what);
         else if (m.perms[3] == 's' && m.perms[1] == 'w')
             add(problems, "shared writable mapping: %s", what);
+        else if (deleted)
+            add(problems, "mapping of a deleted file: %s", what);
         else if (m.perms[3] == 's' && (!m.path_len || m.path[0] != '/'))
             add(problems, "shared anonymous mapping: %s", what);
         else if (m.path_len && m.path[0] == '[' && strncmp(m.path, "[heap]", 6) &&

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include "image/hash.h"
 #include "dump/dump.h"
@@ -215,6 +216,10 @@ int crac__dump_write(struct crac__dump *d, struct crac_img_proc *p)
     long n;
     int rc = 0, more;
 
+    /* The break as the kernel has it now, after malloc_trim() and whatever
+     * the preparation allocated: the restored [heap] ends exactly here, and
+     * glibc's cached break must agree with the kernel's. */
+    p->brk = (uint64_t)syscall(SYS_brk, 0);
     /* Everything below the red zone under the saved stack pointer is ours. */
     d->dead_stack = (p->ctx.rsp - 128) & ~(CRAC_PAGE - 1);
     d->err_what = "reading /proc/self/maps";

@@ -58,7 +58,7 @@ static int parse(int argc, char **argv, struct crac__restore_opts *o)
     o->env = calloc((size_t)argc + 1, sizeof(char *));
     opterr = 0;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "+vh", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
         switch (c) {
         case 'e':
             if (!strchr(optarg, '=') || optarg[0] == '=') {
@@ -98,8 +98,11 @@ int crac__cmd_restore(int argc, char **argv)
     int rc;
 
     o.started_ns = now_ns(CLOCK_REALTIME);
-    if ((rc = parse(argc, argv, &o)) >= 0)
+    rc = parse(argc, argv, &o);
+    if (rc >= 0) {
+        free(o.env);
         return rc;
+    }
     if (crac__img_open(o.dir, &img, &err) || crac__img_check_host(&img, &err) ||
         crac__img_check_files(&img, &err))
         return fail(err);
