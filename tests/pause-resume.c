@@ -140,6 +140,8 @@ int main(void)
     CHECK(strstr(text, "not resumed within 100 ms"), "error:\n%s", text);
     CHECK(!crac_error_is_restore(err) && crac_restore_count() == 0, "no restore");
     CHECK(access(ready, F_OK) != 0, "ready-file removed after a timeout");
+    free(text);
+    crac_error_free(err);
     printf("pause-resume: ok\n");
     return 0;
 }

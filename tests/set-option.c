@@ -34,6 +34,8 @@ static void bad_env_engine(void)
         char *text = crac_error_format(err);
         CHECK(strstr(text, "unknown engine 'bogus'"), "message:\n%s", text);
         CHECK(a.nbefore == 0, "nobody notified");
+        free(text);
+        crac_error_free(err);
         CHECK(crac_set_option("engine", "sim") == 0, "a good engine fixes it");
         CHECK(cycle(&err) == 0, "then checkpoints work");
         exit(0);
