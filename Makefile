@@ -88,7 +88,7 @@ $(B)/blob/%.o: %.S
 	@mkdir -p $(@D)
 	$(CC) $(BLOB_CFLAGS) -c $< -o $@
 $(B)/blob/blob.elf: $(BLOB_OBJ) src/restore/blob/blob.lds
-	$(CC) -nostdlib -static -Wl,-T,src/restore/blob/blob.lds -Wl,--no-dynamic-linker \
+	$(CC) -nostdlib -static -Wl,-T,src/restore/blob/blob.lds -Wl,--no-dynamic-linker -Wl,--build-id=none \
 		-Wl,-e,crac_blob_entry -o $@ $(BLOB_OBJ)
 	@# the blob runs with nothing around it: refuse undefined symbols and relocations
 	@if [ -n "$$(nm -u $@)" ]; then echo "blob: undefined symbols:"; nm -u $@; rm -f $@; exit 1; fi

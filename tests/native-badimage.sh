@@ -31,7 +31,7 @@ flip() { # FILE OFFSET
 
 fresh; flip "$tmp/bad/meta" 20; reject "meta header bit" "checksum mismatch"
 fresh; flip "$tmp/bad/meta" 1000; reject "meta section bit" "checksum mismatch in section"
-fresh; flip "$tmp/bad/pages" $((pages_size / 2)); reject "page data bit" "checksum mismatch in the page data"
+fresh; flip "$tmp/bad/pages" $((pages_size / 2)); reject "page data bit" "checksum mismatch (corrupted image)"
 fresh; truncate -s $((pages_size - 4096)) "$tmp/bad/pages"; reject "truncated pages" "truncated"
 fresh; truncate -s 100 "$tmp/bad/meta"; reject "truncated meta" "truncated"
 fresh; rm "$tmp/bad/pages"; reject "missing pages" "pages: cannot open"

@@ -17,9 +17,6 @@
 #include "crac.h"
 #include "image/format.h"
 
-/* Saved pages are written in runs of at most this many pages. */
-#define CRAC_RUN_MAX_PAGES 512
-
 struct crac__dump {
     char dest[PATH_MAX];   /* the image directory to publish */
     char tmp[PATH_MAX];    /* where it is written first */

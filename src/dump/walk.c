@@ -74,6 +74,7 @@ static int flush_run(struct crac__dump *d, struct run_state *rs)
     run->addr = rs->start;
     run->npages = rs->n;
     run->file_off = d->pages_off;
+    run->hash = XXH3_64bits(d->runbuf, rs->n * CRAC_PAGE);
     rc = write_all(d->pages_fd, d->runbuf, rs->n * CRAC_PAGE);
     if (rc)
         return rc;
@@ -93,13 +94,11 @@ static int save_pages(struct crac__dump *d, struct crac_img_region *r)
 {
     int anon = r->kind != CRAC_RGN_FILE;
     struct run_state rs = {r, 0, 0};
-    XXH3_state_t hs;
     uint64_t addr = r->start;
     /* Only the region holding the saved stack pointer has a dead part. */
     uint64_t dead = d->dead_stack > r->start && d->dead_stack <= r->end ? d->dead_stack : 0;
     int rc = 0;
 
-    XXH3_64bits_reset(&hs);
     r->runs_first = d->nruns;
     while (addr < r->end && !rc) {
         uint64_t npages = (r->end - addr) / CRAC_PAGE;
@@ -125,13 +124,11 @@ static int save_pages(struct crac__dump *d, struct crac_img_region *r)
             if (!rs.n)
                 rs.start = addr;
             memcpy(d->runbuf + rs.n * CRAC_PAGE, (const void *)addr, CRAC_PAGE);
-            XXH3_64bits_update(&hs, d->runbuf + rs.n * CRAC_PAGE, CRAC_PAGE);
             rs.n++;
         }
     }
     if (!rc)
         rc = flush_run(d, &rs);
-    r->data_hash = XXH3_64bits_digest(&hs);
     return rc;
 }
 

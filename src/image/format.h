@@ -3,7 +3,7 @@
  * Image format v1 (docs/image-format.md).  An image is a directory:
  *   meta   header + sections (process state, regions, runs, files, strings, labels)
  *   pages  page data, each run of saved pages at a page-aligned offset
- * Every section and every region's page data carries an XXH3-64 checksum, and
+ * Every section and every run of page data carries an XXH3-64 checksum, and
  * the header carries its own, so a flipped bit anywhere is found before a
  * restore touches anything.  All integers are little-endian (x86_64 only).
  */
@@ -66,14 +66,17 @@ struct crac_img_region {
     uint64_t file_offset;
     uint64_t runs_first, runs_count; /* slice of CRAC_SEC_RUNS */
     uint64_t pages_saved;
-    uint64_t data_hash; /* XXH3-64 over the region's saved pages, in order */
 };
 
-/* A run of consecutive saved pages of one region. */
+/* A run of consecutive saved pages of one region, at most
+ * CRAC_RUN_MAX_PAGES long, with its own checksum: runs are read and checked
+ * in parallel at restore, and a flipped bit is located to 2 MiB. */
+#define CRAC_RUN_MAX_PAGES 512
 struct crac_img_run {
     uint64_t addr;     /* first page */
     uint64_t npages;
     uint64_t file_off; /* in the pages file; page aligned */
+    uint64_t hash;     /* XXH3-64 of the run's bytes */
 };
 
 #define CRAC_BUILD_ID_MAX 32

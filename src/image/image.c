@@ -216,7 +216,7 @@ static int check_region(const struct crac_img *img, size_t i, uint64_t prev_end,
     for (uint64_t k = 0; k < r->runs_count; k++) {
         const struct crac_img_run *run = &img->runs[r->runs_first + k];
         uint64_t len = run->npages * CRAC_PAGE;
-        if (run->npages == 0 || run->addr < r->start || run->addr > r->end ||
+        if (run->npages == 0 || run->npages > CRAC_RUN_MAX_PAGES || run->addr < r->start || run->addr > r->end ||
             len > r->end - run->addr || (run->file_off & page_mask) ||
             run->file_off > img->hdr->pages_size || len > img->hdr->pages_size - run->file_off) {
             *err = crac__error_src("image", "%s: region %zu: page run %llu out of bounds", img->dir,
@@ -291,44 +291,46 @@ const char *crac__img_str(const struct crac_img *img, uint32_t off)
     return off < img->strings_len ? img->strings + off : "";
 }
 
+/* Which region holds run k (for messages). */
+static const struct crac_img_region *run_region(const struct crac_img *img, size_t k)
+{
+    for (size_t i = 0; i < img->nregions; i++)
+        if (k >= img->regions[i].runs_first && k - img->regions[i].runs_first < img->regions[i].runs_count)
+            return &img->regions[i];
+    return NULL;
+}
+
+crac_error *crac__img_run_error(const struct crac_img *img, size_t k, const char *what)
+{
+    const struct crac_img_region *r = run_region(img, k);
+    const struct crac_img_run *run = &img->runs[k];
+    return crac__error_src("image", "%s: page data at %llx (%s%s%llu pages at offset %llu): %s",
+                           img->dir, (unsigned long long)run->addr, r ? crac__img_str(img, r->name) : "",
+                           r && *crac__img_str(img, r->name) ? ", " : "",
+                           (unsigned long long)run->npages, (unsigned long long)run->file_off, what);
+}
+
 int crac__img_verify_pages(const struct crac_img *img, crac_error **err)
 {
-    enum { CHUNK = 1 << 20 };
-    char *buf = malloc(CHUNK);
-    XXH3_state_t st;
+    char *buf = malloc(CRAC_RUN_MAX_PAGES * CRAC_PAGE);
     if (!buf) {
         *err = crac__error_src("image", "out of memory");
         return -1;
     }
-    for (size_t i = 0; i < img->nregions; i++) {
-        const struct crac_img_region *r = &img->regions[i];
-        XXH3_64bits_reset(&st);
-        for (uint64_t k = 0; k < r->runs_count; k++) {
-            const struct crac_img_run *run = &img->runs[r->runs_first + k];
-            uint64_t left = run->npages * CRAC_PAGE, off = run->file_off;
-            while (left) {
-                size_t n = left < CHUNK ? (size_t)left : CHUNK;
-                if (pread(img->pages_fd, buf, n, (off_t)off) != (ssize_t)n) {
-                    free(buf);
-                    *err = crac__error_src("image", "%s: page data short read", img->dir);
-                    return -1;
-                }
-                XXH3_64bits_update(&st, buf, n);
-                off += n;
-                left -= n;
-            }
+    for (size_t k = 0; k < img->nruns; k++) {
+        const struct crac_img_run *run = &img->runs[k];
+        size_t n = run->npages * CRAC_PAGE;
+        if (pread(img->pages_fd, buf, n, (off_t)run->file_off) != (ssize_t)n) {
+            *err = crac__img_run_error(img, k, "short read (truncated image)");
+            break;
         }
-        if (XXH3_64bits_digest(&st) != r->data_hash) {
-            free(buf);
-            *err = crac__error_src("image", "%s: checksum mismatch in the page data of region %zu "
-                                   "(%llx-%llx %s) (corrupted image)", img->dir, i,
-                                   (unsigned long long)r->start, (unsigned long long)r->end,
-                                   crac__img_str(img, r->name));
-            return -1;
+        if (XXH3_64bits(buf, n) != run->hash) {
+            *err = crac__img_run_error(img, k, "checksum mismatch (corrupted image)");
+            break;
         }
     }
     free(buf);
-    return 0;
+    return *err ? -1 : 0;
 }
 
 const char *crac__region_kind_name(uint32_t kind)

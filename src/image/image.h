@@ -41,8 +41,10 @@ int crac__img_open(const char *dir, struct crac_img *img, crac_error **err);
 void crac__img_close(struct crac_img *img);
 /* A string of the image's string table ("" for a bad offset). */
 const char *crac__img_str(const struct crac_img *img, uint32_t off);
-/* Reads every region's page data and compares its checksum. */
+/* Reads every run of page data and compares its checksum. */
 int crac__img_verify_pages(const struct crac_img *img, crac_error **err);
+/* "DIR: WHAT in the page data at ADDR (...)" for run k. */
+crac_error *crac__img_run_error(const struct crac_img *img, size_t k, const char *what);
 /* Every mapped file unchanged (size, mtime, build-id)?  One cause per file. */
 int crac__img_check_files(const struct crac_img *img, crac_error **err);
 /* CPU features and kernel (vDSO) of this machine compatible with the image? */

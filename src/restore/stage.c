@@ -12,6 +12,8 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -21,7 +23,8 @@
 #include "restore/restore.h"
 
 #define HUGE (2UL << 20)
-#define CHUNK (2UL << 20)
+#define FILL_THREADS_MAX 4
+#define FILL_THREADS_MIN_BYTES (8UL << 20)
 
 static uint64_t up(uint64_t v, uint64_t a)
 {
@@ -95,34 +98,66 @@ static int file_fd(const struct crac_img *img, struct crac__stage *st, int32_t i
     return st->file_fds[i];
 }
 
-/* Reads the region's runs into place and checks the region's checksum. */
-static int fill(const struct crac_img *img, const struct crac_img_region *r, uint64_t at,
-                crac_error **err)
+/* Reading the page data is most of a restore's time, and it is bound by
+ * page faults and copying, not by the disk (the image is in the page cache
+ * when it is restored often).  Several threads share the runs. */
+struct fill {
+    const struct crac_img *img;
+    uint64_t *dst; /* staged address of each run */
+    atomic_size_t next;
+    atomic_int failed;
+    size_t bad_run;
+    const char *bad_what;
+};
+
+static void *fill_worker(void *arg)
 {
-    XXH3_state_t hs;
-    XXH3_64bits_reset(&hs);
-    for (uint64_t k = 0; k < r->runs_count; k++) {
-        const struct crac_img_run *run = &img->runs[r->runs_first + k];
-        char *dst = (char *)(at + (run->addr - r->start));
-        uint64_t left = run->npages * CRAC_PAGE, off = run->file_off;
-        while (left) {
-            size_t n = left < CHUNK ? left : CHUNK;
-            ssize_t got = pread(img->pages_fd, dst, n, (off_t)off);
-            if (got != (ssize_t)n) {
-                *err = crac__error_src("restore", "%s: reading page data: %s", img->dir,
-                                       got < 0 ? strerror(errno) : "short read (truncated image)");
-                return -1;
-            }
-            XXH3_64bits_update(&hs, dst, n);
-            dst += n;
-            off += n;
-            left -= n;
+    struct fill *f = arg;
+    const struct crac_img *img = f->img;
+    size_t k;
+    while (!atomic_load(&f->failed) && (k = atomic_fetch_add(&f->next, 1)) < img->nruns) {
+        const struct crac_img_run *run = &img->runs[k];
+        size_t n = run->npages * CRAC_PAGE;
+        ssize_t got = pread(img->pages_fd, (void *)f->dst[k], n, (off_t)run->file_off);
+        const char *what = got != (ssize_t)n ? "short read (truncated image)"
+                           : XXH3_64bits((void *)f->dst[k], n) != run->hash
+                               ? "checksum mismatch (corrupted image)"
+                               : NULL;
+        if (what && !atomic_exchange(&f->failed, 1)) {
+            f->bad_run = k;
+            f->bad_what = what;
         }
     }
-    if (XXH3_64bits_digest(&hs) != r->data_hash) {
-        *err = crac__error_src("image", "%s: checksum mismatch in the page data of %llx-%llx %s "
-                               "(corrupted image)", img->dir, (unsigned long long)r->start,
-                               (unsigned long long)r->end, crac__img_str(img, r->name));
+    return NULL;
+}
+
+static int fill_all(const struct crac_img *img, const struct crac__stage *st, crac_error **err)
+{
+    struct fill f = {.img = img};
+    pthread_t tids[FILL_THREADS_MAX];
+    int nthreads = 0;
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    f.dst = malloc((img->nruns + 1) * sizeof(*f.dst));
+    if (!f.dst) {
+        *err = crac__error_src("restore", "out of memory");
+        return -1;
+    }
+    for (size_t i = 0; i < img->nregions; i++) {
+        const struct crac_img_region *r = &img->regions[i];
+        for (uint64_t k = r->runs_first; k < r->runs_first + r->runs_count; k++)
+            f.dst[k] = st->addr[i] + (img->runs[k].addr - r->start);
+    }
+    /* Threads pay off only when there is enough to read. */
+    if (img->hdr->pages_size >= FILL_THREADS_MIN_BYTES)
+        while (nthreads < cpus - 1 && nthreads < FILL_THREADS_MAX &&
+               pthread_create(&tids[nthreads], NULL, fill_worker, &f) == 0)
+            nthreads++;
+    fill_worker(&f);
+    while (nthreads)
+        pthread_join(tids[--nthreads], NULL);
+    free(f.dst);
+    if (atomic_load(&f.failed)) {
+        *err = crac__img_run_error(img, f.bad_run, f.bad_what);
         return -1;
     }
     return 0;
@@ -144,7 +179,6 @@ static int stage_one(const struct crac_img *img, struct crac__stage *st, size_t 
                  (r->kind == CRAC_RGN_FILE ? MAP_PRIVATE : MAP_SHARED) | MAP_FIXED, fd,
                  (off_t)r->file_offset);
     } else {
-        staged_prot = r->runs_count ? prot | rw : prot;
         p = mmap((void *)at, len, staged_prot,
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | (r->kind == CRAC_RGN_STACK ? MAP_GROWSDOWN : 0),
                  -1, 0);
@@ -158,12 +192,22 @@ static int stage_one(const struct crac_img *img, struct crac__stage *st, size_t 
                                (unsigned long long)r->end, crac__img_str(img, r->name), strerror(errno));
         return -1;
     }
-    if (r->runs_count && fill(img, r, at, err))
-        return -1;
-    if (staged_prot != prot && mprotect(p, len, prot) < 0) {
-        *err = crac__error_src("restore", "mprotect %llx: %s", (unsigned long long)r->start,
-                               strerror(errno));
-        return -1;
+    return 0;
+}
+
+/* The saved protection, once the data is in. */
+static int protect(const struct crac_img *img, const struct crac__stage *st, crac_error **err)
+{
+    for (size_t i = 0; i < img->nregions; i++) {
+        const struct crac_img_region *r = &img->regions[i];
+        /* staged writable and readable to be filled (stage_one) */
+        if (!r->runs_count || (r->prot | PROT_READ | PROT_WRITE) == r->prot)
+            continue;
+        if (mprotect((void *)st->addr[i], r->end - r->start, (int)r->prot) < 0) {
+            *err = crac__error_src("restore", "mprotect %llx: %s", (unsigned long long)r->start,
+                                   strerror(errno));
+            return -1;
+        }
     }
     return 0;
 }
@@ -192,6 +236,8 @@ int crac__stage_regions(const struct crac_img *img, struct crac__stage *st, crac
         if (stage_one(img, st, i, err))
             return -1;
     }
+    if (fill_all(img, st, err) || protect(img, st, err))
+        return -1;
     for (size_t i = 0; i < img->nfiles; i++)
         if (st->file_fds[i] >= 0)
             close(st->file_fds[i]);
