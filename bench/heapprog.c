@@ -1,0 +1,307 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The process bench/run.sh checkpoints and restores.
+ *
+ * It allocates N MiB on the heap, touches every page, fills about half of
+ * the pages with data that no simple scheme could skip or compress and
+ * leaves the other half all zero, then calls crac_checkpoint_restore().
+ * After a restore its first act is to print the wall clock (the "first
+ * instruction after the checkpoint call"), then it reads all of its memory
+ * back, checking every word, and prints how long that took.
+ *
+ * Everything it reports is a "key=value" line on stdout, written with
+ * write(2) so nothing sits in a stdio buffer across the checkpoint.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "crac.h"
+#include "bench.h"
+
+#define PAGE 4096UL
+#define WORDS (PAGE / 8)
+
+static const char usage[] =
+    "usage: heapprog --mib N [--layout mixed|alternate|halves]\n"
+    "\n"
+    "Benchmark subject for bench/run.sh.  Allocates N MiB of heap, touches all\n"
+    "of it, makes about half of the pages non-zero, then checkpoints itself with\n"
+    "the engine configured by CRAC_ENGINE, CRAC_CHECKPOINT_TO and\n"
+    "CRAC_ENGINE_OPTIONS (use keep_running=true to get the checkpoint time).\n"
+    "\n"
+    "layouts (where the zero pages are):\n"
+    "  mixed      (default) a run of non-zero pages, then a zero run of the\n"
+    "             same length (1 to 32 pages, from a fixed pseudo-random\n"
+    "             sequence), and so on: half non-zero, but for a last run\n"
+    "             cut short by the end of the block\n"
+    "  alternate  every other page zero (the most fragmented image)\n"
+    "  halves     first half non-zero, second half zero (one run)\n"
+    "\n"
+    "output, one key=value per line on stdout:\n"
+    "  before the checkpoint: heap_bytes, heap_nonzero_bytes, proc_nonzero_bytes\n"
+    "    (every non-zero page of the process the dumper should save),\n"
+    "    readall_before_ns\n"
+    "  after a kept-running checkpoint: ckpt_ns\n"
+    "  after a restore: mark (CLOCK_REALTIME ns, printed first), readall_ns,\n"
+    "    verify=ok (or verify=FAIL and exit status 1)\n";
+
+/* One line, one write(2): unbuffered, so neither lost nor doubled across
+ * the checkpoint, and the restored "mark" leaves the process at once. */
+static void out(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void out(const char *fmt, ...)
+{
+    char buf[256];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof(buf), fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        (void)!write(1, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
+}
+
+static uint64_t splitmix(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+/* Each non-zero page has its own odd seed s; word j is s * (j + 1), which is
+ * never zero (an odd number times 1..512 modulo 2^64), differs from page to
+ * page, and is cheap enough to check that reading memory back is measured
+ * rather than the checking. */
+static uint64_t page_seed(uint64_t p)
+{
+    return splitmix(p) | 1;
+}
+
+static enum { MIXED, ALTERNATE, HALVES } layout = MIXED;
+
+/* nz[p] = 1 when page p holds data. */
+static void plan(unsigned char *nz, uint64_t npages)
+{
+    uint64_t p = 0, r = 42;
+    switch (layout) {
+    case ALTERNATE:
+        for (p = 0; p < npages; p++)
+            nz[p] = !(p & 1);
+        break;
+    case HALVES:
+        for (p = 0; p < npages; p++)
+            nz[p] = p < npages / 2;
+        break;
+    case MIXED:
+        /* a run of data, then a zero run of the same length: exactly half */
+        while (p < npages) {
+            r = splitmix(r);
+            uint64_t len = 1ULL << (r % 6); /* 1, 2, 4, ..., 32 pages */
+            for (int on = 1; on >= 0; on--)
+                for (uint64_t k = 0; k < len && p < npages; k++)
+                    nz[p++] = (unsigned char)on;
+        }
+        break;
+    }
+}
+
+static void fill(uint64_t *mem, const unsigned char *nz, uint64_t npages)
+{
+    for (uint64_t p = 0; p < npages; p++) {
+        uint64_t *w = mem + p * WORDS;
+        if (!nz[p]) {
+            w[0] = 0; /* a write fault: the page is really allocated */
+            continue;
+        }
+        uint64_t s = page_seed(p);
+        for (uint64_t j = 0; j < WORDS; j++)
+            w[j] = s * (j + 1);
+    }
+}
+
+/* Reads every word; returns the number of pages that differ from the plan. */
+static uint64_t verify(const uint64_t *mem, const unsigned char *nz, uint64_t npages, uint64_t *sum)
+{
+    uint64_t bad = 0, total = 0;
+    for (uint64_t p = 0; p < npages; p++) {
+        const uint64_t *w = mem + p * WORDS;
+        uint64_t diff = 0;
+        if (nz[p]) {
+            uint64_t s = page_seed(p);
+            for (uint64_t j = 0; j < WORDS; j++) {
+                diff |= w[j] ^ (s * (j + 1));
+                total += w[j];
+            }
+        } else {
+            for (uint64_t j = 0; j < WORDS; j++)
+                diff |= w[j];
+        }
+        bad += diff != 0;
+    }
+    *sum = total;
+    return bad;
+}
+
+/* What the dumper should save for the whole process (not only our heap):
+ * present anonymous pages that are not all zero, and pages of private file
+ * mappings that were written (anonymous copies over the file).  The image
+ * is compared with this, so its metadata and any page saved needlessly
+ * show up as the difference. */
+#define PM_PRESENT (1ULL << 63)
+#define PM_SWAPPED (1ULL << 62)
+#define PM_FILE (1ULL << 61)
+
+static int zero_page(const void *page)
+{
+    const uint64_t *w = page;
+    uint64_t acc = 0;
+    for (size_t i = 0; i < WORDS; i++)
+        acc |= w[i];
+    return acc == 0;
+}
+
+static uint64_t proc_nonzero_bytes(void)
+{
+    static char maps[1 << 20];
+    static uint64_t pm[4096];
+    uint64_t total = 0;
+    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    int pfd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+    size_t len = 0;
+    ssize_t n;
+    if (fd < 0 || pfd < 0)
+        return 0;
+    while (len < sizeof(maps) - 1 && (n = read(fd, maps + len, sizeof(maps) - 1 - len)) > 0)
+        len += (size_t)n;
+    maps[len] = 0;
+    close(fd);
+    for (char *line = maps, *next; *line; line = next) {
+        unsigned long start, end, off, ino;
+        char perms[8], dev[16], path[512] = "";
+        next = strchr(line, '\n');
+        next = next ? next + 1 : line + strlen(line);
+        if (sscanf(line, "%lx-%lx %7s %lx %15s %lu %511[^\n]", &start, &end, perms, &off, dev, &ino,
+                   path) < 6)
+            continue;
+        char *name = path + strspn(path, " ");
+        int file = name[0] == '/';
+        if (perms[3] == 's' || perms[0] != 'r' || !strcmp(name, "[vvar]") ||
+            !strcmp(name, "[vvar_vclock]") || !strcmp(name, "[vdso]") || !strcmp(name, "[vsyscall]"))
+            continue;
+        for (uint64_t a = start; a < end;) {
+            uint64_t cnt = (end - a) / PAGE;
+            if (cnt > sizeof(pm) / 8)
+                cnt = sizeof(pm) / 8;
+            if (pread(pfd, pm, cnt * 8, (off_t)(a / PAGE * 8)) != (ssize_t)(cnt * 8))
+                break;
+            for (uint64_t i = 0; i < cnt; i++, a += PAGE) {
+                if (file)
+                    total += (pm[i] & PM_SWAPPED) || ((pm[i] & PM_PRESENT) && !(pm[i] & PM_FILE)) ? PAGE : 0;
+                else if ((pm[i] & (PM_PRESENT | PM_SWAPPED)) && !zero_page((const void *)a))
+                    total += PAGE;
+            }
+        }
+    }
+    close(pfd);
+    return total;
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        {"mib", required_argument, NULL, 'm'},
+        {"layout", required_argument, NULL, 'l'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    long mib = -1;
+    int c;
+    while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'm':
+            mib = strtol(optarg, NULL, 10);
+            break;
+        case 'l':
+            if (!strcmp(optarg, "mixed"))
+                layout = MIXED;
+            else if (!strcmp(optarg, "alternate"))
+                layout = ALTERNATE;
+            else if (!strcmp(optarg, "halves"))
+                layout = HALVES;
+            else {
+                fprintf(stderr, "heapprog: unknown layout '%s' (see --help)\n", optarg);
+                return 2;
+            }
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            return 0;
+        default:
+            fputs(usage, stderr);
+            return 2;
+        }
+    }
+    if (mib <= 0 || optind != argc) {
+        fputs(usage, stderr);
+        return 2;
+    }
+
+    uint64_t bytes = (uint64_t)mib << 20, npages = bytes / PAGE;
+    /* Heap memory as a program gets it (malloc), aligned to a page inside the
+     * block so "half of the pages" is exact. */
+    char *raw = malloc(bytes + PAGE);
+    unsigned char *nz = malloc(npages);
+    if (!raw || !nz) {
+        fprintf(stderr, "heapprog: cannot allocate %ld MiB\n", mib);
+        return 1;
+    }
+    uint64_t *mem = (uint64_t *)(((uintptr_t)raw + PAGE - 1) & ~(PAGE - 1));
+    uint64_t nonzero = 0, sum, t;
+    plan(nz, npages);
+    for (uint64_t p = 0; p < npages; p++)
+        nonzero += nz[p];
+    fill(mem, nz, npages);
+
+    t = now_ns(CLOCK_MONOTONIC);
+    if (verify(mem, nz, npages, &sum)) {
+        fprintf(stderr, "heapprog: pattern wrong before the checkpoint\n");
+        return 1;
+    }
+    out("heap_bytes=%llu\nheap_nonzero_bytes=%llu\nreadall_before_ns=%llu\n",
+        (unsigned long long)bytes, (unsigned long long)(nonzero * PAGE),
+        (unsigned long long)(now_ns(CLOCK_MONOTONIC) - t));
+    out("proc_nonzero_bytes=%llu\n", (unsigned long long)proc_nonzero_bytes());
+
+    crac_error *err = NULL;
+    t = now_ns(CLOCK_MONOTONIC);
+    int rc = crac_checkpoint_restore(&err);
+    uint64_t mark = now_ns(CLOCK_REALTIME);
+    uint64_t t_after = now_ns(CLOCK_MONOTONIC);
+    if (rc == 0 && crac_restore_count() > 0) {
+        out("mark=%llu\n", (unsigned long long)mark);
+        t = now_ns(CLOCK_MONOTONIC);
+        uint64_t bad = verify(mem, nz, npages, &sum);
+        uint64_t took = now_ns(CLOCK_MONOTONIC) - t;
+        out("readall_ns=%llu\nsum=%llx\nverify=%s\n", (unsigned long long)took,
+            (unsigned long long)sum, bad ? "FAIL" : "ok");
+        if (bad)
+            fprintf(stderr, "heapprog: %llu pages differ after the restore\n", (unsigned long long)bad);
+        return bad ? 1 : 0;
+    }
+    if (rc != 0) {
+        char *s = crac_error_format(err);
+        fprintf(stderr, "heapprog: checkpoint failed:\n%s", s ? s : "?\n");
+        free(s);
+        crac_error_free(err);
+        return 1;
+    }
+    /* keep_running=true: the image is complete and synced */
+    out("ckpt_ns=%llu\n", (unsigned long long)(t_after - t));
+    return 0;
+}

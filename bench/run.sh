@@ -1,0 +1,329 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+#
+# bench/restore (`make bench`): checkpoint and restore a process with 1 MiB,
+# 64 MiB and 1 GiB of touched heap (half of it non-zero) with the native
+# engine, and measure each figure against its floor in the same run,
+# interleaved (A, B, A, B, ...): this VM's memory and disk are too noisy for
+# absolute numbers to mean much from one minute to the next.
+#
+# All timing is done in C (bench/heapprog.c, timerun.c, floor.c) with
+# clock_gettime; this script only starts the steps and takes medians.
+# Everything it starts runs in its own process group, killed by that
+# group's id when the step ends or the script is interrupted.
+set -u
+
+usage() {
+    cat <<EOF
+usage: bash bench/run.sh [--help]
+
+Runs the restore benchmark and prints one table (docs/benchmarks.md says
+what each column measures).  Build first: make bench (which runs this).
+
+environment:
+  BENCH_SIZES   heap sizes in MiB (default "1 64 1024"; "1 64" with BENCH_QUICK)
+  BENCH_RUNS    runs per size (default 7 below 64 MiB, 5 below 1 GiB, 3 above;
+                3 and 2 with BENCH_QUICK)
+  BENCH_QUICK   1: a fast smoke run (fewer runs, no 1 GiB)
+  BENCH_DIR     where images and the plain-write file go (default /tmp): one
+                file system for both, so the checkpoint and its floor compare
+  BENCH_LAYOUT  where the zero pages are: mixed (default), alternate, halves
+                (see build/bench/heapprog --help)
+  BENCH_RAW     also write every run's raw figures (ns, bytes) to this file
+  BENCH_PREWARM 1 (default): before each measured step, touch and free 2 x size
+                + 256 MiB of memory (see docs/benchmarks.md: on this VM, memory
+                free for a few seconds is handed back to the host and slow to
+                fault in again); 0: do not
+  BENCH_ROWS    row kinds to run (default "heap")
+  CRAC_BUILD    build directory (default build/)
+EOF
+}
+case ${1:-} in
+--help|-h) usage; exit 0 ;;
+"") ;;
+*) echo "bench: unknown argument: $1" >&2; usage >&2; exit 2 ;;
+esac
+
+top=$(cd "$(dirname "$0")/.." && pwd)
+build=${CRAC_BUILD:-$top/build}
+crac=$build/crac
+bin=$build/bench
+quick=${BENCH_QUICK:-0}
+[ "$quick" = 0 ] && quick=
+if [ -n "$quick" ]; then sizes=${BENCH_SIZES:-1 64}; else sizes=${BENCH_SIZES:-1 64 1024}; fi
+layout=${BENCH_LAYOUT:-mixed}
+rows=${BENCH_ROWS:-heap}
+dir=${BENCH_DIR:-/tmp}
+prewarm_on=${BENCH_PREWARM:-1}
+
+die() { echo "bench: $*" >&2; exit 1; }
+
+for f in "$crac" "$bin/heapprog" "$bin/timerun" "$bin/floor"; do
+    [ -x "$f" ] || die "$f is not built (run: make bench)"
+done
+[ -d "$dir" ] && [ -w "$dir" ] || die "BENCH_DIR $dir is not a writable directory"
+
+# A checkpointed process may hold only descriptors 0, 1 and 2: drop whatever
+# we inherited (make's jobserver pipe, a terminal's extra descriptors).
+for fd in $(ls /proc/$$/fd); do
+    [ "$fd" -gt 2 ] && eval "exec $fd>&-" 2>/dev/null
+done
+
+work=$(mktemp -d "$dir/crac-bench.XXXXXX") || die "cannot create a directory in $dir"
+step_pid=
+cleanup() {
+    [ -n "$step_pid" ] && kill -KILL -- "-$step_pid" 2>/dev/null
+    rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'echo "bench: interrupted" >&2; exit 130' INT TERM
+raw=$work/raw
+
+# step OUT CMD...: runs CMD in a new process group (setsid: its pid is the
+# group id) with stdout to OUT, stderr to the step log; afterwards kills
+# whatever of that group is left (a restored process that did not exit).
+step() {
+    local out=$1 rc
+    shift
+    setsid "$@" >"$out" 2>"$work/stderr" </dev/null &
+    step_pid=$!
+    wait "$step_pid"
+    rc=$?
+    kill -KILL -- "-$step_pid" 2>/dev/null
+    step_pid=
+    return $rc
+}
+# val FILE KEY: the value of the first "KEY=value" line.
+val() { sed -n "s/^$2=//p" "$1" | head -n 1; }
+fail_step() { # what file
+    echo "bench: $1 failed; its output:" >&2
+    cat "$2" "$work/stderr" >&2
+    exit 1
+}
+need() { # file key...: every key present and numeric
+    local f=$1 k v
+    shift
+    for k in "$@"; do
+        v=$(val "$f" "$k")
+        case $v in '' | *[!0-9]*) return 1 ;; esac
+    done
+}
+
+# ---- the floors and the measured steps (one run of each) ----
+# Each prints its figures as "key=value" lines into $work/<name>.
+
+# Checkpoint: heapprog with keep_running=true reports the time of the call.
+ckpt() { # mib img
+    rm -rf "$2"
+    step "$work/ckpt" env CRAC_ENGINE=native CRAC_CHECKPOINT_TO="$2" \
+        CRAC_ENGINE_OPTIONS=keep_running=true "$bin/heapprog" --mib "$1" --layout "$layout" ||
+        fail_step "checkpoint of $1 MiB" "$work/ckpt"
+    need "$work/ckpt" ckpt_ns proc_nonzero_bytes heap_nonzero_bytes || fail_step "checkpoint" "$work/ckpt"
+}
+# Restore: timerun measures from before its fork to the restored mark.
+restore() { # img
+    step "$work/restore" "$bin/timerun" --mark -- "$crac" restore "$1" ||
+        fail_step "restore" "$work/restore"
+    [ "$(val "$work/restore" verify)" = ok ] && need "$work/restore" to_mark_ns readall_ns ||
+        fail_step "restore (memory read back wrong)" "$work/restore"
+}
+floor_spawn() {
+    step "$work/spawn" "$bin/timerun" -- /bin/true && need "$work/spawn" spawn_to_exit_ns ||
+        fail_step "fork+exec of /bin/true" "$work/spawn"
+}
+floor_read() { # file
+    step "$work/read" "$bin/floor" read "$1" && need "$work/read" read_ns ||
+        fail_step "plain read" "$work/read"
+}
+floor_write() { # bytes
+    step "$work/write" "$bin/floor" write "$work" "$1" && need "$work/write" write_ns ||
+        fail_step "plain write" "$work/write"
+}
+
+# ---- statistics ----
+# Raw records, one line per run: "label=L run=N key=value ...".
+# mid: the median of the numbers on stdin, one a line ("nan" for none).
+mid() {
+    sort -g | awk '{ v[++n] = $1 }
+        END { if (!n) print "nan"; else print (n % 2) ? v[(n + 1) / 2] : (v[n / 2] + v[n / 2 + 1]) / 2 }'
+}
+# median LABEL KEY: median of KEY over the runs of LABEL.
+median() {
+    awk -v l="label=$1" -v k="$2" '$1 == l { for (i = 2; i <= NF; i++)
+        if (index($i, k "=") == 1) print substr($i, length(k) + 2) + 0 }' "$raw" | mid
+}
+# median_ratio LABEL NUM-KEY DEN-KEY: per-run ratios, then their median: each
+# ratio pairs a figure with the floor measured next to it, which is what
+# interleaving is for.
+median_ratio() {
+    awk -v l="label=$1" -v a="$2" -v b="$3" '$1 == l { x = y = ""
+        for (i = 2; i <= NF; i++) {
+            if (index($i, a "=") == 1) x = substr($i, length(a) + 2) + 0
+            if (index($i, b "=") == 1) y = substr($i, length(b) + 2) + 0
+        }
+        if (y > 0) print x / y }' "$raw" | mid
+}
+
+# ---- the table ----
+# Every row kind fills the same columns ("-" where one does not apply), so
+# later kinds (threads, instances) add a function and a name in BENCH_ROWS.
+row_fmt="%-7s %4s | %8s %8s %6s | %9s %9s %6s | %10s %14s %6s | %7s %7s\n"
+group_fmt="%13s|%-26s|%-28s|%-34s|%-16s\n"
+table=$work/table
+results=$work/results # "name key value" lines for the targets
+: >"$table"
+: >"$results"
+emit_row() { printf "$row_fmt" "$@" >>"$table"; }
+ms() { awk -v v="$1" 'BEGIN { if (v == "nan") print "-"; else printf "%.2f", v / 1e6 }'; }
+mib() { awk -v v="$1" 'BEGIN { if (v == "nan") print "-"; else printf "%.2f", v / 1048576 }'; }
+times() { awk -v v="$1" 'BEGIN { if (v == "nan") print "-"; else printf "%.2fx", v }'; }
+pct() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "nan" || b == "nan" || b <= 0) print "-"; else printf "%+.1f%%", (a - b) * 100 / b }'; }
+label_size() { if [ "$1" -ge 1024 ] && [ $(($1 % 1024)) -eq 0 ]; then echo "$(($1 / 1024)) GiB"; else echo "$1 MiB"; fi; }
+runs_for() { # mib
+    if [ -n "${BENCH_RUNS:-}" ]; then echo "$BENCH_RUNS"
+    elif [ -n "$quick" ]; then if [ "$1" -lt 64 ]; then echo 3; else echo 2; fi
+    elif [ "$1" -lt 64 ]; then echo 7
+    elif [ "$1" -lt 1024 ]; then echo 5
+    else echo 3; fi
+}
+# Below this size a process's restore is compared with starting a program
+# (/bin/true); from it on, with reading its memory from the page cache.
+SMALL_MIB=16
+
+# prewarm MIB: see BENCH_PREWARM in the usage.
+prewarm() {
+    [ "$prewarm_on" = 1 ] || return 0
+    step "$work/warm" "$bin/floor" warm "$1" || fail_step "prewarm" "$work/warm"
+}
+
+row_heap() {
+    local size label l runs img r free need_b warm
+    for size in $sizes; do
+        label=$(label_size "$size")
+        l=${label// /}
+        runs=$(runs_for "$size")
+        warm=$((2 * size + 256))
+        # the image and the plain-write file exist at the same time
+        free=$(df -P -B1 "$dir" | awk 'NR == 2 { print $4 }')
+        need_b=$(( size * 1048576 + (256 << 20) ))
+        if [ -n "$free" ] && [ "$free" -lt "$need_b" ]; then
+            echo "bench: skipping $label: $((free >> 20)) MiB free in $dir, $((need_b >> 20)) MiB needed" >&2
+            continue
+        fi
+        img=$work/img
+        for ((r = 1; r <= runs; r++)); do
+            echo "bench: heap $label run $r/$runs" >&2
+            prewarm "$warm"; ckpt "$size" "$img"
+            local meta pages
+            meta=$(stat -c %s "$img/meta")
+            pages=$(stat -c %s "$img/pages")
+            prewarm "$warm"; floor_write $((meta + pages))
+            prewarm "$warm"; floor_spawn
+            prewarm "$warm"; restore "$img"
+            prewarm "$warm"; floor_read "$img/pages"
+            local mark readall before
+            mark=$(val "$work/restore" to_mark_ns)
+            readall=$(val "$work/restore" readall_ns)
+            before=$(val "$work/ckpt" readall_before_ns)
+            echo "label=$l run=$r ckpt_ns=$(val "$work/ckpt" ckpt_ns)" \
+                "write_ns=$(val "$work/write" write_ns) meta_bytes=$meta pages_bytes=$pages" \
+                "image_bytes=$((meta + pages))" \
+                "proc_nonzero_bytes=$(val "$work/ckpt" proc_nonzero_bytes)" \
+                "heap_nonzero_bytes=$(val "$work/ckpt" heap_nonzero_bytes)" \
+                "to_mark_ns=$mark readall_ns=$readall readall_before_ns=$before" \
+                "restore_readall_ns=$((mark + readall))" \
+                "restore_extra_ns=$((mark + readall - before))" \
+                "spawn_ns=$(val "$work/spawn" spawn_to_exit_ns) read_ns=$(val "$work/read" read_ns)" >>"$raw"
+            rm -rf "$img"
+        done
+        local m_img m_nz r_rs r_lit floor_txt
+        m_img=$(median "$l" image_bytes)
+        m_nz=$(median "$l" proc_nonzero_bytes)
+        if [ "$size" -lt "$SMALL_MIB" ]; then
+            r_rs=$(median_ratio "$l" to_mark_ns spawn_ns)
+            floor_txt="$(ms "$(median "$l" spawn_ns)") (spawn)"
+            echo "$l restore_vs_spawn $r_rs" >>"$results"
+        else
+            r_rs=$(median_ratio "$l" restore_extra_ns read_ns)
+            r_lit=$(median_ratio "$l" restore_readall_ns read_ns)
+            floor_txt="$(ms "$(median "$l" read_ns)") (read)"
+            echo "$l restore_vs_read $r_rs $r_lit" >>"$results"
+        fi
+        echo "$l ckpt_vs_write $(median_ratio "$l" ckpt_ns write_ns)" >>"$results"
+        echo "$l image_vs_nonzero $(awk -v a="$m_img" -v b="$m_nz" 'BEGIN { print (a - b) / b }')" >>"$results"
+        emit_row "$label" "$runs" "$(ms "$(median "$l" ckpt_ns)")" "$(ms "$(median "$l" write_ns)")" \
+            "$(times "$(median_ratio "$l" ckpt_ns write_ns)")" \
+            "$(mib "$m_img")" "$(mib "$m_nz")" "$(pct "$m_img" "$m_nz")" \
+            "$(ms "$(median "$l" to_mark_ns)")" "$floor_txt" "$(times "$r_rs")" \
+            "$(ms "$(median "$l" readall_ns)")" "$(ms "$(median "$l" readall_before_ns)")"
+    done
+}
+
+# ---- run ----
+fstype=$(df -P -T "$dir" | awk 'NR == 2 { print $2 }')
+cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
+mem=$(awk '/^MemTotal/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo)
+load0=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# Warm-up, not counted: the programs and libraries into the page cache.
+echo "bench: warm-up" >&2
+ckpt 1 "$work/img"
+restore "$work/img"
+floor_spawn
+rm -rf "$work/img"
+
+for kind in $rows; do
+    declare -F "row_$kind" >/dev/null || die "unknown row kind '$kind' in BENCH_ROWS"
+    "row_$kind"
+done
+
+echo
+echo "crac bench/restore: native engine, heap layout $layout, images in $dir ($fstype)"
+echo "machine: $(uname -r), $(nproc) CPUs ($cpu), $mem RAM; load average $load0 at start, $(cut -d' ' -f1-3 /proc/loadavg) at end"
+echo "medians over interleaved runs; ratios are medians of per-run ratios to the floor measured in the same run"
+echo
+printf "$group_fmt" "" " checkpoint" " image" " restore" " read all (ms)"
+printf "$row_fmt" "heap" "runs" "ckpt ms" "write ms" "ratio" "image MiB" "nz MiB" "diff" "1st ins ms" "floor ms" "ratio" "after" "before"
+sed 's/[^|]/-/g' <<<"$(printf "$row_fmt" "" "" "" "" "" "" "" "" "" "" "" "" "")"
+cat "$table"
+echo
+cat <<EOF
+ckpt: crac_checkpoint_restore() until the image is synced (keep_running=true).
+write: the same number of bytes written to a new file in $dir, file and directory
+  fsynced.  image: meta + pages files.  nz: the non-zero touched memory of the whole
+  process (what has to be saved), counted by the process itself before the call.
+1st ins: from fork() of 'crac restore DIR' to the restored program's first
+  instruction after the checkpoint call.  floor (spawn): fork+exec+wait of /bin/true,
+  ratio = 1st ins / spawn.  floor (read): fresh anonymous memory read() from the
+  image's pages file in the page cache; ratio = (1st ins + read all after - read all
+  before) / read, i.e. the restore plus whatever reading memory back costs more than
+  it did before the checkpoint (nothing more for an eager restore).
+read all: the program reads and checks its whole heap, after the restore and (the
+  same pass) before the checkpoint.
+EOF
+
+# Targets of issue 3 ("Must show"), from this run.
+echo
+echo "targets (issue 3):"
+verdict() { # ratio limit text
+    awk -v r="$1" -v l="$2" -v t="$3" 'BEGIN {
+        if (r == "nan" || r == "") printf "  %-58s  n/a\n", t;
+        else printf "  %-58s  %s (%.2f)\n", t, (r <= l ? "PASS" : "FAIL"), r }'
+}
+while read -r l what r lit; do
+    case $what in
+    restore_vs_spawn) verdict "$r" 3 "restore $l <= 3x fork+exec of /bin/true (goal 2x)" ;;
+    restore_vs_read)
+        verdict "$r" 1.3 "eager restore $l <= 1.3x plain read into fresh memory"
+        awk -v r="$lit" 'BEGIN { printf "  %-58s  (%.2f)\n", "  (1st ins + read all after) / read, not net of before", r }' ;;
+    ckpt_vs_write) verdict "$r" 1.5 "checkpoint $l <= 1.5x plain write" ;;
+    image_vs_nonzero) awk -v r="$r" -v l="$l" 'BEGIN {
+        a = r < 0 ? -r : r
+        printf "  %-58s  %s (%+.1f%%)\n", "image " l " within 2% of non-zero touched memory",
+               (a <= 0.02 ? "PASS" : "FAIL"), r * 100 }' ;;
+    esac
+done <"$results"
+if [ -n "${BENCH_RAW:-}" ]; then
+    cp "$raw" "$BENCH_RAW"
+    echo "raw figures: $BENCH_RAW"
+fi

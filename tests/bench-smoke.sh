@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+#
+# Keeps the benchmark from rotting: one quick run of bench/run.sh at 1 MiB
+# must finish and print its table and its targets.  No timing is checked:
+# a benchmark is not a test, and this VM is far too noisy for that.
+# Exit 0 pass, 1 fail, 77 skip.  Run by tests/run.sh.
+set -u
+top=${CRAC_TOP:-$(cd "$(dirname "$0")/.." && pwd)}
+build=${CRAC_BUILD:-$top/build}
+tmp=${CRAC_TEST_TMP:-$(mktemp -d)}
+
+fail() {
+    echo "FAIL: $*" >&2
+    exit 1
+}
+
+# `make tests` does not build the benchmark's programs; build them here
+# (they are small) rather than skip, or a broken benchmark would go unseen.
+progs=(heapprog timerun floor)
+missing=()
+for p in "${progs[@]}"; do
+    [ -x "$build/bench/$p" ] || missing+=("$build/bench/$p")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+    [ -f "$top/Makefile" ] && [ -x "$build/crac" ] ||
+        { echo "skip: crac is not built (make), so the benchmark cannot be built"; exit 77; }
+    make --no-print-directory -C "$top" B="$build" "${missing[@]}" >"$tmp/make.log" 2>&1 ||
+        { cat "$tmp/make.log" >&2; fail "cannot build the benchmark programs"; }
+fi
+
+out=$tmp/bench.out
+BENCH_QUICK=1 BENCH_SIZES=1 BENCH_RUNS=1 BENCH_PREWARM=0 BENCH_DIR="$tmp" CRAC_BUILD="$build" \
+    bash "$top/bench/run.sh" >"$out" 2>"$tmp/bench.err" </dev/null
+rc=$?
+cat "$out"
+[ $rc -eq 0 ] || { cat "$tmp/bench.err" >&2; fail "bench/run.sh exited with $rc"; }
+grep -q '^heap  *runs ' "$out" || fail "no table header"
+grep -Eq '^1 MiB +1 \| +[0-9.]+ +[0-9.]+ +[0-9.]+x \|' "$out" || fail "no 1 MiB row with figures"
+grep -q '^targets (issue 3):' "$out" || fail "no targets"
+grep -Eq 'restore 1MiB .* (PASS|FAIL) \(' "$out" || fail "no verdict for the 1 MiB restore"
+# it cleans up after itself
+if ls -d "$tmp"/crac-bench.* >/dev/null 2>&1; then
+    fail "bench/run.sh left its directory behind: $(ls -d "$tmp"/crac-bench.*)"
+fi
+echo "bench-smoke: ok"
