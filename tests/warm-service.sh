@@ -38,7 +38,7 @@ start() {
     PID=$!
     PIDS+=("$PID")
     for ((i = 0; i < 600; i++)); do
-        line=$(grep -m1 '^listening on 127.0.0.1:' "$LOG")
+        line=$(grep -m1 '^listening on 127.0.0.1:' "$LOG" 2>/dev/null)
         [ -n "$line" ] && break
         kill -0 "$PID" 2>/dev/null || { cat "$LOG" >&2; fail "$name: exited before listening"; }
         nap 0.05

@@ -39,25 +39,25 @@ struct options {
     bool dump_corpus;
 };
 
-static void usage(FILE *f, const char *prog)
+static void usage(const char *prog)
 {
-    fprintf(f,
-            "usage: %s [options]\n"
-            "A small HTTP server on 127.0.0.1 that warms up by indexing a generated\n"
-            "corpus, and can be checkpointed and restored warm with crac.\n\n"
-            "  --port N                  port to listen on (default 8080; 0: any free port)\n"
-            "  --docs N                  documents in the corpus (default 300000)\n"
-            "  --words N                 vocabulary size (default 60000)\n"
-            "  --seed N                  corpus seed (default 42)\n"
-            "  --cache-terms N           cache two-word queries over the N most frequent\n"
-            "                            terms (default 128)\n"
-            "  --checkpoint-after-warmup checkpoint once warm, before serving\n"
-            "  --dump-corpus             print the corpus, one document a line, and exit\n"
-            "  --help                    this text\n\n"
-            "endpoints: GET /search?q=WORD, GET /lucky, GET /health, POST /checkpoint\n"
-            "crac configuration comes from the environment (CRAC_ENGINE,\n"
-            "CRAC_CHECKPOINT_TO, ...): see the crac documentation.\n",
-            prog);
+    printf("usage: %s [options]\n"
+           "A small HTTP server on 127.0.0.1 that warms up by indexing a generated\n"
+           "corpus, and can be checkpointed and restored warm with crac.\n\n"
+           "  --port N                  port to listen on (default 8080; 0: any free port)\n"
+           "  --docs N                  documents in the corpus (default 300000)\n"
+           "  --words N                 vocabulary size (default 60000)\n"
+           "  --seed N                  corpus seed (default 42)\n"
+           "  --cache-terms N           cache two-word queries over the N most frequent\n"
+           "                            terms (default 128)\n"
+           "  --checkpoint-after-warmup checkpoint once warm, before serving\n"
+           "  --dump-corpus             print the corpus, one document a line, and exit\n"
+           "  --help                    this text\n\n"
+           "endpoints: GET /search?q=WORD[+WORD...] (documents with all, up to 4),\n"
+           "           GET /lucky, GET /health, POST /checkpoint\n"
+           "crac configuration comes from the environment (CRAC_ENGINE,\n"
+           "CRAC_CHECKPOINT_TO, ...): see the crac documentation.\n",
+           prog);
 }
 
 static int parse_u64(const char *s, uint64_t max, uint64_t *out)
@@ -71,43 +71,53 @@ static int parse_u64(const char *s, uint64_t max, uint64_t *out)
     return 0;
 }
 
+/* Parses a numeric option's value into *out; complains and returns -1 when
+ * it is not a number in [min, max]. */
+static int num_arg(const char *opt, uint64_t min, uint64_t max, uint64_t *out)
+{
+    if (parse_u64(optarg, max, out) == 0 && *out >= min)
+        return 0;
+    fprintf(stderr, "warm-service: bad value for --%s: %s\n", opt, optarg);
+    return -1;
+}
+
 static int parse_options(int argc, char **argv, struct options *o)
 {
     static const struct option longopts[] = {
-        {"port", required_argument, NULL, 'p'},  {"docs", required_argument, NULL, 'd'},
-        {"words", required_argument, NULL, 'w'}, {"seed", required_argument, NULL, 's'},
+        {"port", required_argument, NULL, 'p'},
+        {"docs", required_argument, NULL, 'd'},
+        {"words", required_argument, NULL, 'w'},
+        {"seed", required_argument, NULL, 's'},
         {"cache-terms", required_argument, NULL, 'k'},
         {"checkpoint-after-warmup", no_argument, NULL, 'c'},
-        {"dump-corpus", no_argument, NULL, 'D'}, {"help", no_argument, NULL, 'h'},
+        {"dump-corpus", no_argument, NULL, 'D'},
+        {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     *o = (struct options){.port = 8080, .docs = 300000, .words = 60000, .seed = 42,
                           .cache_terms = 128};
-    int c;
-    uint64_t v;
-    while ((c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
-        const char *bad = NULL;
+    int c, bad = 0;
+    uint64_t v = 0;
+    while (!bad && (c = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
         switch (c) {
-        case 'p': if (parse_u64(optarg, 65535, &v)) bad = "--port"; else o->port = (unsigned)v; break;
-        case 'd': if (parse_u64(optarg, 5000000, &v)) bad = "--docs"; else o->docs = (uint32_t)v; break;
-        case 'w': if (parse_u64(optarg, 10000000, &v) || v == 0) bad = "--words"; else o->words = (uint32_t)v; break;
-        case 'k': if (parse_u64(optarg, 4096, &v)) bad = "--cache-terms"; else o->cache_terms = (uint32_t)v; break;
-        case 's': if (parse_u64(optarg, UINT64_MAX, &v)) bad = "--seed"; else o->seed = v; break;
+        case 'p': bad = num_arg("port", 0, 65535, &v); o->port = (unsigned)v; break;
+        case 'd': bad = num_arg("docs", 0, 5000000, &v); o->docs = (uint32_t)v; break;
+        case 'w': bad = num_arg("words", 1, 10000000, &v); o->words = (uint32_t)v; break;
+        case 's': bad = num_arg("seed", 0, UINT64_MAX, &v); o->seed = v; break;
+        case 'k': bad = num_arg("cache-terms", 0, 4096, &v); o->cache_terms = (uint32_t)v; break;
         case 'c': o->checkpoint_after_warmup = true; break;
         case 'D': o->dump_corpus = true; break;
-        case 'h': usage(stdout, argv[0]); exit(0);
-        default: usage(stderr, argv[0]); return -EINVAL;
-        }
-        if (bad) {
-            fprintf(stderr, "%s: bad value for %s: %s\n", argv[0], bad, optarg);
-            return -EINVAL;
+        case 'h': usage(argv[0]); exit(0);
+        default: bad = -1; break;
         }
     }
-    if (optind < argc) {
-        fprintf(stderr, "%s: unexpected argument: %s\n", argv[0], argv[optind]);
-        return -EINVAL;
+    if (!bad && optind < argc) {
+        fprintf(stderr, "warm-service: unexpected argument: %s\n", argv[optind]);
+        bad = -1;
     }
-    return 0;
+    if (bad)
+        fprintf(stderr, "try: %s --help\n", argv[0]);
+    return bad ? -EINVAL : 0;
 }
 
 long long now_ms(void)
