@@ -1,17 +1,18 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # Native engine: one image restores any number of times, one after the
-# other and concurrently; --env sets the environment before after-restore.
+# other and concurrently (--pid new: each instance has its own pid); --env
+# sets the environment before after-restore.
 . "$(dirname "$0")/native-lib.sh"
 img="$tmp/img"
 checkpoint "$img" spin || { cat "$tmp/cp.out"; fail "checkpoint failed"; }
 for i in 1 2; do
-    "$crac" restore "$img" >"$tmp/seq$i.out" 2>&1 </dev/null &
+    "$crac" restore --pid new "$img" >"$tmp/seq$i.out" 2>&1 </dev/null &
     PIDS+=($!)
 done
 # Concurrent: 4 more while the first two are still running.
 for i in 1 2 3 4; do
-    "$crac" restore "$img" >"$tmp/con$i.out" 2>&1 </dev/null &
+    "$crac" restore --pid new "$img" >"$tmp/con$i.out" 2>&1 </dev/null &
     PIDS+=($!)
 done
 for ((t = 0; t < 100; t++)); do

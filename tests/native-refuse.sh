@@ -15,7 +15,6 @@ check() { # KIND EXPECTED-TEXT
     echo "refused $1: $(grep -F -- "$2" "$tmp/cp.out" | head -1)"
 }
 check fd "open file descriptor 3: $tmp/held-file"
-check thread "thread 'sleeper'"
 check shared "shared writable mapping"
 check sysv "SysV shared memory"
 check deleted "mapping of a deleted file"

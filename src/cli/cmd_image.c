@@ -66,6 +66,10 @@ static void info_text(const struct crac_img *img)
                (unsigned long long)r->end, prot, crac__region_kind_name(r->kind),
                (unsigned long long)r->pages_saved * 4, crac__img_str(img, r->name));
     }
+    for (size_t i = 0; i < img->nthreads; i++)
+        printf("thread      %d '%s'%s%s\n", img->threads[i].tid, img->threads[i].comm,
+               i == 0 ? " (leader)" : "",
+               img->threads[i].flags & CRAC_THR_CHECKPOINTER ? " (checkpointed)" : "");
     for (size_t i = 0; i < img->labels_len; i += strlen(img->labels + i) + 1)
         printf("label       %s\n", img->labels + i);
 }
@@ -97,6 +101,12 @@ static void info_json(const struct crac_img *img)
         printf("%s{\"path\":", i ? "," : "");
         json_str(crac__img_str(img, img->files[i].path));
         printf(",\"size\":%llu}", (unsigned long long)img->files[i].size);
+    }
+    printf("],\"threads\":[");
+    for (size_t i = 0; i < img->nthreads; i++) {
+        printf("%s{\"tid\":%d,\"name\":", i ? "," : "", img->threads[i].tid);
+        json_str(img->threads[i].comm);
+        printf(",\"checkpointer\":%s}", img->threads[i].flags & CRAC_THR_CHECKPOINTER ? "true" : "false");
     }
     printf("],\"labels\":[");
     for (size_t i = 0, n = 0; i < img->labels_len; i += strlen(img->labels + i) + 1, n++) {

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include "dump/dump.h"
+#include "dump/threads.h"
 #include "image/image.h"
 #include "lib/internal.h"
 
@@ -32,7 +33,8 @@ static int alloc_scratch(struct crac__dump *d)
     size_t sizes[] = {MAPS_CAP, REGIONS_CAP * sizeof(struct crac_img_region),
                       RUNS_CAP * sizeof(struct crac_img_run), FILES_CAP * sizeof(struct crac_img_file),
                       STRINGS_CAP, LABELS_CAP, PAGEMAP_CAP * sizeof(uint64_t),
-                      CRAC_RUN_MAX_PAGES * CRAC_PAGE};
+                      CRAC_RUN_MAX_PAGES * CRAC_PAGE,
+                      CRAC_MAX_THREADS * sizeof(struct crac_img_thread)};
     size_t total = 0, off = 0;
     char *base;
     for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
@@ -52,6 +54,7 @@ static int alloc_scratch(struct crac__dump *d)
     CARVE(labels, 5);
     CARVE(pagemap, 6);
     CARVE(runbuf, 7);
+    CARVE(threads, 8);
 #undef CARVE
     d->maps_cap = MAPS_CAP;
     d->regions_cap = REGIONS_CAP;

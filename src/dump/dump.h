@@ -41,8 +41,9 @@ struct crac__dump {
     uint64_t *pagemap;
     size_t pagemap_cap; /* entries */
     char *runbuf;       /* CRAC_RUN_MAX_PAGES pages: a run is copied, hashed, written */
+    struct crac_img_thread *threads; /* the live thread records, as written */
+    size_t nthreads;
     uint64_t pages_off;  /* bytes written to pages */
-    uint64_t dead_stack; /* stack below this address is not live */
     int err;             /* -errno of the first failure in the writing phase */
     const char *err_what;
 };
@@ -68,8 +69,11 @@ int crac__dump_file(struct crac__dump *d, const char *path, size_t len, uint64_t
 /* Everything the native engine v1 cannot save, one cause each (checker). */
 void crac__dump_refusals(crac_error *problems);
 
-/* After the restorer jumped back: per-process and per-thread kernel state. */
+/* After the restorer jumped back: per-process kernel state (system calls
+ * only: other threads may still be parked holding locks)... */
 struct crac_restore_info;
 void crac__proc_apply(const struct crac_img_proc *p, const struct crac_restore_info *info);
+/* ...and, once they run again, the environment given with --env. */
+void crac__proc_apply_env(const struct crac_restore_info *info);
 
 #endif

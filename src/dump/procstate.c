@@ -22,8 +22,6 @@
 #include "lib/internal.h"
 #include "restore/blob/blob_args.h"
 
-#define RSEQ_SIG 0x53053053
-
 /* /proc/self/stat fields after the comm: PR_SET_MM_MAP needs them. */
 static int read_stat(struct crac_img_proc *p)
 {
@@ -85,29 +83,6 @@ static void capture_signals(struct crac_img_proc *p)
     syscall(SYS_rt_sigprocmask, SIG_BLOCK, NULL, &p->sigmask, 8);
 }
 
-static void capture_thread(struct crac_img_proc *p)
-{
-    stack_t ss;
-    uint64_t tidaddr = 0;
-    long len = 0;
-    void *head = NULL;
-    prctl(PR_GET_TID_ADDRESS, &tidaddr);
-    p->tid_address = tidaddr;
-    syscall(SYS_get_robust_list, 0, &head, &len);
-    p->robust_list = (uint64_t)head;
-    p->robust_len = (uint64_t)len;
-    if (sigaltstack(NULL, &ss) == 0) {
-        p->altstack_sp = (uint64_t)ss.ss_sp;
-        p->altstack_size = ss.ss_size;
-        p->altstack_flags = ss.ss_flags;
-    }
-    p->rseq_offset = (int32_t)__rseq_offset;
-    p->rseq_size = __rseq_size;
-    p->pid = getpid();
-    p->tid = gettid();
-    prctl(PR_GET_NAME, p->comm);
-}
-
 static void capture_misc(struct crac__dump *d, struct crac_img_proc *p)
 {
     char cwd[PATH_MAX];
@@ -149,8 +124,15 @@ int crac__proc_capture(struct crac__dump *d, struct crac_img_proc *p, crac_error
         return -1;
     }
     capture_signals(p);
-    capture_thread(p);
     capture_misc(d, p);
+    p->rseq_offset = (int32_t)__rseq_offset;
+    p->rseq_size = __rseq_size;
+    p->pid = getpid();
+    {
+        char comm[16] = "";
+        prctl(PR_GET_NAME, comm);
+        memcpy(p->comm, comm, sizeof(p->comm));
+    }
     crac__cpu_features(&p->cpu);
     if ((rc = crac__vdso_layout(&p->vdso)) < 0) {
         *err = crac__error_src("engine", "cannot find the vDSO: %s", strerror(-rc));
@@ -167,7 +149,6 @@ int crac__proc_capture(struct crac__dump *d, struct crac_img_proc *p, crac_error
         return -1;
     }
     p->exe_file = rc;
-    p->nthreads = 1;
     return 0;
 }
 
@@ -178,35 +159,8 @@ static void warn(const char *what, int e)
     crac__log("after restore: %s: %s", what, strerror(e));
 }
 
-/* Kernel state of this thread that the restoring process had set for itself. */
-static void apply_thread(const struct crac_img_proc *p)
-{
-    /* glibc caches the tid in struct pthread (at the clear-child-tid address):
-     * raise(), pthread_kill() and mutex owners use it. */
-    pid_t tid = (pid_t)syscall(SYS_set_tid_address, p->tid_address);
-    if (p->tid_address)
-        *(volatile pid_t *)p->tid_address = tid;
-    if (p->robust_list && syscall(SYS_set_robust_list, p->robust_list, p->robust_len) < 0)
-        warn("set_robust_list", errno);
-    /* The restorer unregistered the restoring process's rseq area; without
-     * registering ours, sched_getcpu() returns stale values. */
-    if (p->rseq_size) {
-        uint64_t tp;
-        __asm__ volatile("movq %%fs:0, %0" : "=r"(tp));
-        if (syscall(SYS_rseq, tp + p->rseq_offset, 32, 0, RSEQ_SIG) < 0)
-            warn("rseq", errno);
-    }
-    if (p->altstack_sp && !(p->altstack_flags & SS_DISABLE)) {
-        stack_t ss = {.ss_sp = (void *)p->altstack_sp, .ss_size = p->altstack_size, .ss_flags = 0};
-        if (sigaltstack(&ss, NULL) < 0)
-            warn("sigaltstack", errno);
-    }
-    prctl(PR_SET_NAME, p->comm);
-}
-
 static void apply_process(const struct crac_img_proc *p)
 {
-    const char *cwd = NULL;
     for (int sig = 1; sig <= CRAC_NSIG; sig++)
         if (sig != SIGKILL && sig != SIGSTOP)
             syscall(SYS_rt_sigaction, sig, &p->sigaction[sig - 1], NULL, 8);
@@ -226,16 +180,19 @@ static void apply_process(const struct crac_img_proc *p)
         if (it.it_value.tv_sec || it.it_value.tv_usec)
             setitimer(i, &it, NULL);
     }
-    (void)cwd;
 }
 
 void crac__proc_apply(const struct crac_img_proc *p, const struct crac_restore_info *info)
 {
-    const char *env = (const char *)info + info->env_off;
-    apply_thread(p);
     apply_process(p);
     if (info->cwd[0] && chdir(info->cwd) < 0)
         warn(info->cwd, errno);
+    syscall(SYS_rt_sigprocmask, SIG_SETMASK, &p->sigmask, NULL, 8);
+}
+
+void crac__proc_apply_env(const struct crac_restore_info *info)
+{
+    const char *env = (const char *)info + info->env_off;
     for (uint32_t i = 0, off = 0; i < info->env_count && off < info->env_len; i++) {
         const char *kv = env + off, *eq = strchr(kv, '=');
         size_t len = strlen(kv);
@@ -247,5 +204,4 @@ void crac__proc_apply(const struct crac_img_proc *p, const struct crac_restore_i
         }
         off += (uint32_t)len + 1;
     }
-    syscall(SYS_rt_sigprocmask, SIG_SETMASK, &p->sigmask, NULL, 8);
 }

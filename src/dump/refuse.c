@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 #include "dump/dump.h"
+#include "dump/threads.h"
 #include "image/maps.h"
 #include "lib/internal.h"
 
@@ -19,27 +20,6 @@ static void __attribute__((format(printf, 2, 3))) add(crac_error *problems, cons
     va_start(ap, fmt);
     crac_error_add_cause(problems, crac__error_vsrc("checker", fmt, ap));
     va_end(ap);
-}
-
-static void check_threads(crac_error *problems)
-{
-    DIR *d = opendir("/proc/self/task");
-    struct dirent *e;
-    pid_t self = gettid();
-    if (!d)
-        return;
-    while ((e = readdir(d))) {
-        char path[64], comm[64] = "?";
-        long tid = strtol(e->d_name, NULL, 10);
-        if (tid <= 0 || tid == self)
-            continue;
-        snprintf(path, sizeof(path), "/proc/self/task/%ld/comm", tid);
-        long n = crac__read_file(path, comm, sizeof(comm) - 1);
-        comm[n > 0 ? n - 1 : 0] = 0;
-        add(problems, "thread '%s' (tid %ld) is running: the native engine saves "
-            "single-threaded processes only", comm, tid);
-    }
-    closedir(d);
 }
 
 static void check_fds(crac_error *problems)
@@ -116,7 +96,7 @@ static void check_children(crac_error *problems)
 
 void crac__dump_refusals(crac_error *problems)
 {
-    check_threads(problems);
+    crac__safepoint_check(problems);
     check_fds(problems);
     check_maps(problems);
     check_children(problems);

@@ -20,6 +20,7 @@
 #include <unistd.h>
 #include "image/hash.h"
 #include "dump/dump.h"
+#include "dump/threads.h"
 #include "image/image.h"
 #include "image/maps.h"
 
@@ -90,13 +91,28 @@ static int flush_run(struct crac__dump *d, struct run_state *rs)
  * the dumper's own globals change), and the checksum must describe exactly
  * the bytes written.  Runs are bounded so the copy stays in cache. */
 
+/* A stack holding a thread's saved stack pointer is dead below it (less
+ * the red zone): those pages are the dumper's own frames, or garbage. */
+static uint64_t dead_below(const struct crac__dump *d, const struct crac_img_region *r)
+{
+    uint64_t dead = 0;
+    for (size_t i = 0; i < d->nthreads; i++) {
+        uint64_t sp = d->threads[i].ctx.rsp;
+        if (sp > r->start && sp <= r->end) {
+            uint64_t below = (sp - 128) & ~(CRAC_PAGE - 1);
+            if (below > dead)
+                dead = below;
+        }
+    }
+    return dead;
+}
+
 static int save_pages(struct crac__dump *d, struct crac_img_region *r)
 {
     int anon = r->kind != CRAC_RGN_FILE;
     struct run_state rs = {r, 0, 0};
     uint64_t addr = r->start;
-    /* Only the region holding the saved stack pointer has a dead part. */
-    uint64_t dead = d->dead_stack > r->start && d->dead_stack <= r->end ? d->dead_stack : 0;
+    uint64_t dead = dead_below(d, r);
     int rc = 0;
 
     r->runs_first = d->nruns;
@@ -217,8 +233,12 @@ int crac__dump_write(struct crac__dump *d, struct crac_img_proc *p)
      * the preparation allocated: the restored [heap] ends exactly here, and
      * glibc's cached break must agree with the kernel's. */
     p->brk = (uint64_t)syscall(SYS_brk, 0);
-    /* Everything below the red zone under the saved stack pointer is ours. */
-    d->dead_stack = (p->ctx.rsp - 128) & ~(CRAC_PAGE - 1);
+    /* Threads parked, the records complete: keep the live ones. */
+    d->nthreads = 0;
+    for (uint32_t i = 0; i < crac__nthreads; i++)
+        if (crac__threads[i].tid)
+            d->threads[d->nthreads++] = crac__threads[i];
+    p->nthreads = (uint32_t)d->nthreads;
     d->err_what = "reading /proc/self/maps";
     n = crac__read_file("/proc/self/maps", d->maps, d->maps_cap);
     if (n < 0)
@@ -247,6 +267,8 @@ int crac__dump_write(struct crac__dump *d, struct crac_img_proc *p)
     parts.strings_len = d->strings_len;
     parts.labels = d->labels;
     parts.labels_len = d->labels_len;
+    parts.threads = d->threads;
+    parts.nthreads = d->nthreads;
     d->err_what = "writing the image metadata";
     return crac__img_write_meta(d->meta_fd, &parts, d->pages_off);
 }

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "dump/dump.h"
+#include "dump/threads.h"
 #include "engine/engine.h"
 #include "lib/internal.h"
 #include "restore/blob/blob_args.h"
@@ -21,10 +22,13 @@
 static const struct crac__engine_option native_options[] = {
     {"keep_running", "false", "true: after writing the image the process goes on (no restore); "
                               "false: it exits with status 0, as the reference does"},
+    {"safepoint_timeout_ms", "5000", "how long other threads may take to stop for the "
+                                     "checkpoint before it fails, naming them"},
     {NULL, NULL, NULL},
 };
 
 static bool keep_running;
+static long safepoint_timeout_ms = 5000;
 
 /* The saved state lives in a global: it is part of the image, so the
  * restored process finds it where it left it. */
@@ -43,7 +47,19 @@ static int native_configure(const char *key, const char *value, crac_error **err
         }
         return 0;
     }
-    *err = crac__error_src("engine", "native engine has no option '%s' (options: keep_running)", key);
+    if (!strcmp(key, "safepoint_timeout_ms")) {
+        char *end;
+        long v = strtol(value, &end, 10);
+        if (*value == 0 || *end || v <= 0 || v > 3600000) {
+            *err = crac__error_src("engine", "safepoint_timeout_ms wants milliseconds (1..3600000), "
+                                   "got '%s'", value);
+            return -EINVAL;
+        }
+        safepoint_timeout_ms = v;
+        return 0;
+    }
+    *err = crac__error_src("engine", "native engine has no option '%s' (options: keep_running, "
+                           "safepoint_timeout_ms)", key);
     return -EINVAL;
 }
 
@@ -58,7 +74,9 @@ static crac_error *dump_error(const struct crac__dump *d, int rc)
                            d->dest, d->err_what ? d->err_what : "writing the image", strerror(-rc));
 }
 
-/* Runs in the restored process, right after the blob's jump. */
+/* Runs in the restored process on the checkpointing thread, right after
+ * the blob's jump.  Other threads are still parked (one may hold the
+ * allocator's or stdio's lock): only system calls until they are released. */
 static int restored(const struct crac_restore_info *info)
 {
     if (info->version != CRAC_RESTORE_INFO_VERSION) {
@@ -67,13 +85,16 @@ static int restored(const struct crac_restore_info *info)
         (void)!write(2, msg, sizeof(msg) - 1);
         _exit(127);
     }
+    crac__thread_apply(crac__thread_self_record(), saved.rseq_offset, saved.rseq_size);
     crac__proc_apply(&saved, info);
+    crac__safepoint_resume_restored();
+    crac__proc_apply_env(info);
     if (info->flags & CRAC_RI_VERBOSE) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
-        fprintf(stderr, "crac restore: running again after %.3f ms (pid %d)\n",
+        fprintf(stderr, "crac restore: running again after %.3f ms (pid %d, %u thread%s)\n",
                 ((uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec - info->started_ns) / 1e6,
-                (int)getpid());
+                (int)getpid(), saved.nthreads, saved.nthreads == 1 ? "" : "s");
     }
     munmap((void *)info->blob_base, info->blob_len);
     return CRAC__CP_RESTORED;
@@ -96,22 +117,28 @@ static int native_checkpoint(const struct crac__cp_request *req, crac_error **er
         return CRAC__CP_FAILED;
     }
     /* Buffered output would be printed again by every restored instance;
-     * free heap pages need not be saved. */
+     * free heap pages need not be saved.  Both take locks, so before the
+     * other threads are stopped (they may hold them). */
     fflush(NULL);
     malloc_trim(0);
-    info = crac__ctx_save(&saved.ctx);
+    if (crac__safepoint_enter(safepoint_timeout_ms, err)) {
+        crac__dump_finish(&d, -1);
+        return CRAC__CP_FAILED;
+    }
+    info = crac__ctx_save(&crac__thread_self_record()->ctx);
     if (info)
         return restored((const struct crac_restore_info *)info);
     rc = crac__dump_write(&d, &saved);
     rc = crac__dump_finish(&d, rc);
+    if (rc == 0 && !keep_running)
+        _exit(0); /* the image is the process now; nobody else runs again */
+    crac__safepoint_leave();
     if (rc < 0) {
         *err = dump_error(&d, rc);
         return CRAC__CP_FAILED;
     }
     crac__log("image written to %s (%llu pages)", d.dest, (unsigned long long)saved.pages_total);
-    if (keep_running)
-        return CRAC__CP_CONTINUED;
-    _exit(0);
+    return CRAC__CP_CONTINUED;
 }
 
 const struct crac__engine crac__engine_native = {

@@ -25,7 +25,8 @@ enum crac_img_section_type {
     CRAC_SEC_FILES = 4,   /* struct crac_img_file[] */
     CRAC_SEC_STRINGS = 5, /* NUL-terminated strings, referenced by offset */
     CRAC_SEC_LABELS = 6,  /* "key=value\0" ... */
-    CRAC_SEC_MAX = 6,
+    CRAC_SEC_THREADS = 7, /* struct crac_img_thread[]; [0] is the thread group leader */
+    CRAC_SEC_MAX = 7,
 };
 
 struct crac_img_section {
@@ -122,8 +123,25 @@ struct crac_img_vdso {
     uint64_t vdso_hash; /* XXH3-64 of the vDSO bytes: same kernel build */
 };
 
-struct crac_img_proc {
+/* One thread.  Each resumes in library code: the thread that called the
+ * checkpoint where it saved its context, the others inside the safepoint
+ * signal handler, whose frame on their stack holds the interrupted state. */
+#define CRAC_THR_CHECKPOINTER 1u
+#define CRAC_AFFINITY_WORDS 16 /* 1024 CPUs */
+struct crac_img_thread {
     struct crac_cpu_ctx ctx;
+    int32_t tid;
+    uint32_t flags; /* CRAC_THR_* */
+    uint64_t tid_address; /* clear-child-tid: glibc's cached tid lives here */
+    uint64_t robust_list, robust_len;
+    uint64_t altstack_sp, altstack_size;
+    int32_t altstack_flags;
+    uint32_t affinity_valid;
+    uint64_t affinity[CRAC_AFFINITY_WORDS];
+    char comm[16];
+};
+
+struct crac_img_proc {
     /* mm layout, as PR_SET_MM_MAP wants it */
     uint64_t start_code, end_code, start_data, end_data;
     uint64_t start_brk, brk, start_stack;
@@ -142,15 +160,11 @@ struct crac_img_proc {
     char kernel_release[65];
     char pad0[7];
     uint64_t itimer[3][4]; /* ITIMER_REAL/VIRTUAL/PROF: interval sec/usec, value sec/usec */
-    /* per-thread state of the checkpointing thread */
-    uint64_t tid_address;
-    uint64_t robust_list, robust_len;
-    uint64_t altstack_sp, altstack_size;
-    int32_t altstack_flags;
-    int32_t rseq_offset; /* glibc's __rseq_offset, 0 when rseq is not used */
-    uint32_t rseq_size;
-    uint32_t nthreads;
-    int32_t pid, tid;
+    int32_t rseq_offset; /* glibc's __rseq_offset */
+    uint32_t rseq_size;  /* 0 when rseq is not used */
+    uint32_t nthreads;   /* entries in CRAC_SEC_THREADS */
+    int32_t pid;
+    uint32_t pad1;
     struct crac_img_cpu cpu;
     struct crac_img_vdso vdso;
     uint64_t pages_total;  /* saved pages in the image */

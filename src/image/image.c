@@ -43,6 +43,7 @@ int crac__img_write_meta(int fd, const struct crac_img *p, uint64_t pages_size)
         {CRAC_SEC_FILES, sizeof(*p->files), p->files, p->nfiles * sizeof(*p->files)},
         {CRAC_SEC_STRINGS, 0, p->strings, p->strings_len},
         {CRAC_SEC_LABELS, 0, p->labels, p->labels_len},
+        {CRAC_SEC_THREADS, sizeof(*p->threads), p->threads, p->nthreads * sizeof(*p->threads)},
     };
     uint64_t off = sizeof(h);
     int rc;
@@ -148,7 +149,8 @@ static int load_sections(struct crac_img *img, crac_error **err)
 {
     const struct crac_img_header *h = img->hdr;
     const char *base = img->meta;
-    static const char *names[] = {"", "process", "regions", "runs", "files", "strings", "labels"};
+    static const char *names[] = {"",      "process", "regions", "runs",
+                                  "files", "strings", "labels",  "threads"};
     if (h->nsections != CRAC_SEC_MAX) {
         *err = bad(img->dir, "unexpected section count");
         return -1;
@@ -169,7 +171,8 @@ static int load_sections(struct crac_img *img, crac_error **err)
     if (SEC(CRAC_SEC_PROC)->size != sizeof(struct crac_img_proc) ||
         SEC(CRAC_SEC_REGIONS)->entsize != sizeof(struct crac_img_region) ||
         SEC(CRAC_SEC_RUNS)->entsize != sizeof(struct crac_img_run) ||
-        SEC(CRAC_SEC_FILES)->entsize != sizeof(struct crac_img_file)) {
+        SEC(CRAC_SEC_FILES)->entsize != sizeof(struct crac_img_file) ||
+        SEC(CRAC_SEC_THREADS)->entsize != sizeof(struct crac_img_thread)) {
         *err = bad(img->dir, "section sizes do not match format v1");
         return -1;
     }
@@ -184,6 +187,8 @@ static int load_sections(struct crac_img *img, crac_error **err)
     img->strings_len = SEC(CRAC_SEC_STRINGS)->size;
     img->labels = base + SEC(CRAC_SEC_LABELS)->offset;
     img->labels_len = SEC(CRAC_SEC_LABELS)->size;
+    img->threads = (const void *)(base + SEC(CRAC_SEC_THREADS)->offset);
+    img->nthreads = SEC(CRAC_SEC_THREADS)->size / sizeof(struct crac_img_thread);
 #undef SEC
     if (img->strings_len == 0 || img->strings[img->strings_len - 1] != 0 ||
         (img->labels_len && img->labels[img->labels_len - 1] != 0)) {
@@ -247,6 +252,11 @@ int crac__img_open(const char *dir, struct crac_img *img, crac_error **err)
         if (check_region(img, i, prev_end, err))
             goto fail;
         prev_end = img->regions[i].end;
+    }
+    if (img->nthreads == 0 || img->nthreads != img->proc->nthreads ||
+        img->threads[0].tid != img->proc->pid) {
+        *err = bad(dir, "thread table does not match the process (corrupted image)");
+        goto fail;
     }
     if (img->proc->exe_file >= (int32_t)img->nfiles || img->proc->cwd >= img->strings_len) {
         *err = bad(dir, "process section refers outside the image");

@@ -26,6 +26,8 @@ struct crac_img {
     size_t strings_len;
     const char *labels;
     size_t labels_len;
+    const struct crac_img_thread *threads;
+    size_t nthreads;
     int pages_fd;
 };
 

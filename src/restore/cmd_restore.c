@@ -22,6 +22,16 @@ static const char usage[] =
     "options:\n"
     "  --env K=V      set K in the restored process's environment before its\n"
     "                 after-restore callbacks run (repeatable)\n"
+    "  --pid MODE     the restored process's pid and thread ids:\n"
+    "                   keep  the saved ones (needs CAP_CHECKPOINT_RESTORE)\n"
+    "                   ns    the saved ones, in a new pid namespace with its own\n"
+    "                         /proc (needs CAP_SYS_ADMIN)\n"
+    "                   new   this command's pid; threads get new ids\n"
+    "                   auto  keep if the ids are free and allowed, else ns if\n"
+    "                         allowed, else new (default)\n"
+    "                 With keep and ns, crac restore waits for the restored\n"
+    "                 process, forwards SIGTERM, SIGINT and SIGHUP to it and\n"
+    "                 exits with its status.\n"
     "  -v, --verbose  print each step and its time to stderr\n"
     "  -h, --help     this text\n"
     "\n"
@@ -51,6 +61,7 @@ static int parse(int argc, char **argv, struct crac__restore_opts *o)
     static const struct option longopts[] = {
         {"env", required_argument, NULL, 'e'},
         {"verbose", no_argument, NULL, 'v'},
+        {"pid", required_argument, NULL, 'p'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -69,6 +80,12 @@ static int parse(int argc, char **argv, struct crac__restore_opts *o)
             break;
         case 'v':
             o->verbose = true;
+            break;
+        case 'p':
+            if (crac__pid_mode_parse(optarg, &o->pid_mode)) {
+                fprintf(stderr, "crac restore: --pid wants auto, keep, ns or new, got '%s'\n", optarg);
+                return 2;
+            }
             break;
         case 'h':
             fputs(usage, stdout);
@@ -94,6 +111,7 @@ int crac__cmd_restore(int argc, char **argv)
     struct crac_img img;
     struct crac__stage st;
     crac_error *err = NULL;
+    enum crac__pid_mode mode;
     uint64_t t0 = now_ns(CLOCK_MONOTONIC), t1;
     int rc;
 
@@ -106,15 +124,21 @@ int crac__cmd_restore(int argc, char **argv)
     if (crac__img_open(o.dir, &img, &err) || crac__img_check_host(&img, &err) ||
         crac__img_check_files(&img, &err))
         return fail(err);
+    if (crac__pid_mode_choose(&img, o.pid_mode, &mode, &err))
+        return fail(err);
     t1 = now_ns(CLOCK_MONOTONIC);
     if (o.verbose)
-        fprintf(stderr, "crac restore: image valid, host and files match (%.3f ms)\n",
-                (t1 - t0) / 1e6);
+        fprintf(stderr, "crac restore: image valid, host and files match (%.3f ms); "
+                "%zu thread%s, pid mode %s\n", (t1 - t0) / 1e6, img.nthreads,
+                img.nthreads == 1 ? "" : "s", crac__pid_mode_name(mode));
+    o.pid_mode = mode;
+    if (crac__pid_mode_enter(&img, mode, &err))
+        return fail(err);
     if (crac__stage_regions(&img, &st, &err))
         return fail(err);
     if (o.verbose)
         fprintf(stderr, "crac restore: %zu regions staged, %llu pages read and checked (%.3f ms); "
-                "pid %d (new)\n", img.nregions, (unsigned long long)img.proc->pages_total,
+                "pid %d\n", img.nregions, (unsigned long long)img.proc->pages_total,
                 (now_ns(CLOCK_MONOTONIC) - t1) / 1e6, (int)getpid());
     crac__launch(&img, &st, &o, &err);
     return fail(err);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -77,7 +78,58 @@ static void plan_mm(const struct crac_img *img, struct crac_blob_args *a, int ex
                                   p->env_start, p->env_end, 0, p->auxv_words * 8,
                                   (uint32_t)exe_fd};
     memcpy(a->auxv, p->auxv, sizeof(a->auxv));
-    a->ctx = p->ctx;
+}
+
+/* The leader resumes on our thread; the others are recreated by the blob,
+ * with their saved tids when the identity mode keeps them. */
+static void plan_threads(const struct crac_img *img, struct crac_blob_args *a, bool keep_ids)
+{
+    struct crac_blob_thread *bt = (void *)((char *)a + a->threads_off);
+    a->ctx = img->threads[0].ctx;
+    a->nthreads = img->nthreads - 1;
+    for (size_t i = 1; i < img->nthreads; i++) {
+        const struct crac_img_thread *t = &img->threads[i];
+        bt[i - 1] = (struct crac_blob_thread){t->ctx, t->tid_address, keep_ids ? t->tid : 0, 0};
+    }
+}
+
+/* The blob's area, in order: code, arguments (+ moves, kept ranges,
+ * threads), restore information (+ --env strings), stack, a page for the
+ * new threads, parking room for the vDSO. */
+struct blob_layout {
+    uint64_t code, args, moves_off, keep_off, threads_off, info, stack_top, thread_stack, park;
+    uint64_t len;
+};
+
+static uint64_t park_room(const struct crac_img *img)
+{
+    const struct crac_img_vdso *v = &img->proc->vdso;
+    return up(v->vdso_end - (v->vvar_start ? v->vvar_start : v->vdso_start), CRAC_PAGE) +
+           (64UL << 10);
+}
+
+static void layout(const struct crac_img *img, uint64_t base, struct blob_layout *l)
+{
+    uint64_t args_len;
+    l->code = base;
+    l->args = base + up((uint64_t)(crac__blob_end - crac__blob_start), CRAC_PAGE);
+    l->moves_off = up(sizeof(struct crac_blob_args), 64);
+    l->keep_off = l->moves_off + img->nregions * sizeof(struct crac_blob_move);
+    l->threads_off = up(l->keep_off + (img->nregions + 2) * sizeof(struct crac_blob_range), 64);
+    args_len = up(l->threads_off + img->nthreads * sizeof(struct crac_blob_thread), CRAC_PAGE);
+    l->info = l->args + args_len;
+    l->stack_top = l->info + up(sizeof(struct crac_restore_info) + (64UL << 10), CRAC_PAGE) +
+                   (64UL << 10);
+    l->thread_stack = l->stack_top + CRAC_PAGE;
+    l->park = l->thread_stack;
+    l->len = l->park + park_room(img) - base;
+}
+
+uint64_t crac__blob_area_len(const struct crac_img *img)
+{
+    struct blob_layout l;
+    layout(img, 0, &l);
+    return l.len;
 }
 
 static struct crac_restore_info *plan_info(const struct crac_img *img, void *at,
@@ -121,38 +173,36 @@ static int tidy_fds(int exe_fd)
 int crac__launch(const struct crac_img *img, struct crac__stage *st,
                  const struct crac__restore_opts *o, crac_error **err)
 {
-    uint64_t code_len = up((uint64_t)(crac__blob_end - crac__blob_start), CRAC_PAGE);
-    uint64_t b = st->blob_base;
+    struct blob_layout l;
     struct crac_blob_args *a;
     struct crac_restore_info *info;
-    uint64_t args_len, info_at, stack_top, park;
     const char *exe = crac__img_str(img, img->files[img->proc->exe_file].path);
     sigset_t all;
     int exe_fd;
 
-    if (mmap((void *)b, st->blob_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
+    layout(img, st->blob_base, &l);
+    if (mmap((void *)l.code, l.len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED,
              -1, 0) == MAP_FAILED) {
         *err = crac__error_src("restore", "cannot map the restorer: %s", strerror(errno));
         return -1;
     }
-    memcpy((void *)b, crac__blob_start, (size_t)(crac__blob_end - crac__blob_start));
-    a = (void *)(b + code_len);
+    memcpy((void *)l.code, crac__blob_start, (size_t)(crac__blob_end - crac__blob_start));
+    a = (void *)l.args;
     memset(a, 0, sizeof(*a));
     a->version = CRAC_BLOB_ARGS_VERSION;
     a->size = sizeof(*a);
-    a->base = b;
-    a->len = st->blob_len;
-    a->moves_off = up(sizeof(*a), 64);
-    a->keep_off = a->moves_off + img->nregions * sizeof(struct crac_blob_move);
-    args_len = up(a->keep_off + (img->nregions + 2) * sizeof(struct crac_blob_range), CRAC_PAGE);
-    info_at = b + code_len + args_len;
-    stack_top = info_at + up(sizeof(struct crac_restore_info) + (64UL << 10), CRAC_PAGE) + (64UL << 10);
-    park = stack_top;
+    a->base = l.code;
+    a->len = l.len;
+    a->moves_off = l.moves_off;
+    a->keep_off = l.keep_off;
+    a->threads_off = l.threads_off;
+    a->thread_stack = l.thread_stack;
     a->task_size = TASK_SIZE_47;
-    if (plan_vdso(img, a, park, err))
+    if (plan_vdso(img, a, l.park, err))
         return -1;
     plan_moves(img, st, a);
-    info = plan_info(img, (void *)info_at, o, st);
+    plan_threads(img, a, o->pid_mode == PID_KEEP || o->pid_mode == PID_NS);
+    info = plan_info(img, (void *)l.info, o, st);
     a->info = (uint64_t)info;
     if (__rseq_size) {
         uint64_t tp;
@@ -166,7 +216,7 @@ int crac__launch(const struct crac_img *img, struct crac__stage *st,
         *err = crac__error_src("restore", "%s: %s", exe, strerror(errno));
         return -1;
     }
-    if (mprotect((void *)b, code_len, PROT_READ | PROT_EXEC) < 0) {
+    if (mprotect((void *)l.code, l.args - l.code, PROT_READ | PROT_EXEC) < 0) {
         *err = crac__error_src("restore", "cannot protect the restorer: %s", strerror(errno));
         return -1;
     }
@@ -182,7 +232,7 @@ int crac__launch(const struct crac_img *img, struct crac__stage *st,
     __asm__ volatile("movq %0, %%rsp\n\t"
                      "callq *%1\n\t"
                      :
-                     : "r"(stack_top), "r"(b), "D"(a)
+                     : "r"(l.stack_top), "r"(l.code), "D"(a)
                      : "memory");
     __builtin_unreachable();
 }

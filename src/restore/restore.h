@@ -10,8 +10,11 @@
 #include "image/image.h"
 #include "restore/blob/blob_args.h"
 
+enum crac__pid_mode { PID_AUTO, PID_KEEP, PID_NS, PID_NEW };
+
 struct crac__restore_opts {
     const char *dir;
+    enum crac__pid_mode pid_mode;
     char **env; /* K=V strings for --env */
     size_t nenv;
     bool verbose;
@@ -34,6 +37,20 @@ int crac__stage_regions(const struct crac_img *img, struct crac__stage *st, crac
  * the point of no return). */
 int crac__launch(const struct crac_img *img, struct crac__stage *st,
                  const struct crac__restore_opts *o, crac_error **err);
+
+/* --pid (identity.c) */
+const char *crac__pid_mode_name(enum crac__pid_mode m);
+int crac__pid_mode_parse(const char *s, enum crac__pid_mode *m);
+/* The mode to use for `want` on this machine, or -1 with *err. */
+int crac__pid_mode_choose(const struct crac_img *img, enum crac__pid_mode want,
+                          enum crac__pid_mode *got, crac_error **err);
+/* For keep and ns: forks into the identity; only the process that is to
+ * become the restored one returns (0).  The others wait for it and exit as
+ * it does.  -1 with *err when the fork itself failed. */
+int crac__pid_mode_enter(const struct crac_img *img, enum crac__pid_mode mode, crac_error **err);
+
+/* Room the blob's area needs (code, arguments, threads, stacks, vDSO parking). */
+uint64_t crac__blob_area_len(const struct crac_img *img);
 
 extern const char crac__blob_start[], crac__blob_end[];
 

@@ -31,23 +31,6 @@ static uint64_t up(uint64_t v, uint64_t a)
     return (v + a - 1) & ~(a - 1);
 }
 
-static uint64_t blob_area_len(const struct crac_img *img)
-{
-    const struct crac_img_vdso *v = &img->proc->vdso;
-    uint64_t code = up((uint64_t)(crac__blob_end - crac__blob_start), CRAC_PAGE);
-    /* same layout as crac__launch() */
-    uint64_t args = up(up(sizeof(struct crac_blob_args), 64) +
-                       img->nregions * sizeof(struct crac_blob_move) +
-                       (img->nregions + 2) * sizeof(struct crac_blob_range), CRAC_PAGE);
-    uint64_t info = up(sizeof(struct crac_restore_info) + (64UL << 10), CRAC_PAGE);
-    uint64_t stack = 64UL << 10;
-    /* parking room for the vDSO trio of this process: assume the saved
-     * layout's span plus slack (same kernel, checked before) */
-    uint64_t park = up(v->vdso_end - (v->vvar_start ? v->vvar_start : v->vdso_start), CRAC_PAGE) +
-                    (64UL << 10);
-    return code + args + info + stack + park;
-}
-
 static int overlaps_image(const struct crac_img *img, uint64_t s, uint64_t e)
 {
     for (size_t i = 0; i < img->nregions; i++)
@@ -65,7 +48,7 @@ static int reserve(const struct crac_img *img, struct crac__stage *st, crac_erro
     uint64_t len = HUGE;
     for (size_t i = 0; i < img->nregions; i++)
         len += up(img->regions[i].end - img->regions[i].start, CRAC_PAGE) + HUGE + CRAC_PAGE;
-    st->blob_len = blob_area_len(img);
+    st->blob_len = crac__blob_area_len(img);
     len += st->blob_len;
     for (uint64_t a = 0x100000000000ULL; a + len < 0x7f0000000000ULL; a += 0x40000000000ULL) {
         void *p;

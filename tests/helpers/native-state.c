@@ -9,8 +9,8 @@
  *                                  a dirty private file mapping, stack, TLS,
  *                                  globals, stdio, vDSO clock, pid/tid, signals
  *   native-state env               prints CRAC_TEST_ENV after restore
- *   native-state refuse KIND       holds state v1 cannot save (fd, thread,
- *                                  shared, sysv, deleted, child); expects the
+ *   native-state refuse KIND       holds state v1 cannot save (fd, shared,
+ *                                  sysv, deleted, child); expects the
  *                                  checkpoint to fail naming it, exits 3
  *   native-state keep              keep_running: prints the restore count on
  *                                  both sides
@@ -175,14 +175,6 @@ static int mode_memory(const char *tmp)
 }
 
 /* ---- refusals ---- */
-static void *sleeper(void *arg)
-{
-    (void)arg;
-    for (;;)
-        pause();
-    return NULL;
-}
-
 static int mode_refuse(const char *kind, const char *tmp)
 {
     char path[4096];
@@ -190,11 +182,6 @@ static int mode_refuse(const char *kind, const char *tmp)
     if (!strcmp(kind, "fd")) {
         if (open(path, O_RDWR | O_CREAT, 0600) < 0)
             return 1;
-    } else if (!strcmp(kind, "thread")) {
-        pthread_t t;
-        pthread_create(&t, NULL, sleeper, NULL);
-        pthread_setname_np(t, "sleeper");
-        usleep(10000);
     } else if (!strcmp(kind, "shared")) {
         if (mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0) == MAP_FAILED)
             return 1;

@@ -11,7 +11,8 @@
  *   4. unmap everything else (the old program, its libraries, its stack);
  *   5. move the vDSO trio onto its saved addresses;
  *   6. set the mm layout (brk, args, env, auxv, exe) with PR_SET_MM_MAP;
- *   7. load the saved registers and jump back into the saved library code.
+ *   7. recreate the other threads, each jumping to its saved context;
+ *   8. load the leader's saved registers and jump back into library code.
  * After step 1 there is no way back: a failure prints a message and exits.
  */
 #include "restore/blob/blob_args.h"
@@ -119,6 +120,75 @@ static __attribute__((noreturn)) void jump(const struct crac_blob_args *a)
     __builtin_unreachable();
 }
 
+/* What clone3 wants (struct clone_args, version 2). */
+struct clone_args_v2 {
+    uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
+    uint64_t set_tid, set_tid_size, cgroup;
+};
+
+#define B_CLONE_VM 0x100ULL
+#define B_CLONE_FS 0x200ULL
+#define B_CLONE_FILES 0x400ULL
+#define B_CLONE_SIGHAND 0x800ULL
+#define B_CLONE_THREAD 0x10000ULL
+#define B_CLONE_SYSVSEM 0x40000ULL
+#define B_CLONE_SETTLS 0x80000ULL
+#define B_CLONE_PARENT_SETTID 0x100000ULL
+#define B_CLONE_CHILD_CLEARTID 0x200000ULL
+
+/* The new thread starts on `stack` with the parent's registers: r12 and r13
+ * carry its context and the restore information, and it jumps at once
+ * (it never touches the stack, so all new threads can share one page).
+ * The kernel sets its TLS and writes its tid into glibc's cache. */
+static long spawn(const struct crac_blob_args *a, const struct crac_blob_thread *t)
+{
+    struct clone_args_v2 ca = {0};
+    int32_t tid = t->set_tid;
+    register uint64_t r12 __asm__("r12") = (uint64_t)&t->ctx;
+    register uint64_t r13 __asm__("r13") = a->info;
+    long r;
+    ca.flags = B_CLONE_VM | B_CLONE_FS | B_CLONE_FILES | B_CLONE_SIGHAND | B_CLONE_THREAD |
+               B_CLONE_SYSVSEM | B_CLONE_SETTLS | B_CLONE_PARENT_SETTID | B_CLONE_CHILD_CLEARTID;
+    ca.child_tid = ca.parent_tid = t->tid_address;
+    ca.stack = a->thread_stack - 4096;
+    ca.stack_size = 4096;
+    ca.tls = t->ctx.fsbase;
+    if (tid) {
+        ca.set_tid = (uint64_t)&tid;
+        ca.set_tid_size = 1;
+    }
+    __asm__ volatile("syscall\n\t"
+                     "testq %%rax, %%rax\n\t"
+                     "jnz 1f\n\t"
+                     "movq %%r13, %%rax\n\t"
+                     "movq %%r12, %%rsi\n\t"
+                     "movq 0(%%rsi), %%rbx\n\t"
+                     "movq 8(%%rsi), %%rbp\n\t"
+                     "movq 16(%%rsi), %%r12\n\t"
+                     "movq 24(%%rsi), %%r13\n\t"
+                     "movq 32(%%rsi), %%r14\n\t"
+                     "movq 40(%%rsi), %%r15\n\t"
+                     "ldmxcsr 64(%%rsi)\n\t"
+                     "fldcw 68(%%rsi)\n\t"
+                     "movq 48(%%rsi), %%rsp\n\t"
+                     "jmpq *56(%%rsi)\n\t"
+                     "1:\n\t"
+                     : "=a"(r)
+                     : "a"(NR_clone3), "D"(&ca), "S"(sizeof(ca)), "r"(r12), "r"(r13)
+                     : "rcx", "r11", "memory");
+    return r;
+}
+
+static void spawn_threads(const struct crac_blob_args *a)
+{
+    const struct crac_blob_thread *t = (const void *)((const char *)a + a->threads_off);
+    for (uint64_t i = 0; i < a->nthreads; i++) {
+        long r = spawn(a, &t[i]);
+        if (r < 0)
+            die("recreating a thread (clone3)", (uint64_t)t[i].set_tid, r);
+    }
+}
+
 SECTION_ENTRY __attribute__((noreturn)) void crac_blob_entry(struct crac_blob_args *a)
 {
     const struct crac_blob_move *moves = (const void *)((const char *)a + a->moves_off);
@@ -141,5 +211,6 @@ SECTION_ENTRY __attribute__((noreturn)) void crac_blob_entry(struct crac_blob_ar
     set_mm(a);
     if (exe_fd != (uint32_t)-1)
         sys1(NR_close, exe_fd);
+    spawn_threads(a);
     jump(a);
 }

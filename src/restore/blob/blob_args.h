@@ -45,6 +45,15 @@ struct crac_blob_mm {
     uint32_t exe_fd;
 };
 
+/* A thread the blob recreates (all but the leader, which is resumed on the
+ * blob's own thread). */
+struct crac_blob_thread {
+    struct crac_cpu_ctx ctx;
+    uint64_t tid_address; /* glibc's cached tid: set by the kernel, cleared at exit */
+    int32_t set_tid;      /* the tid to take (0: any free one) */
+    uint32_t pad;
+};
+
 struct crac_blob_args {
     uint32_t version, size;
     uint64_t base, len; /* the blob's own area: kept while everything else goes */
@@ -64,9 +73,13 @@ struct crac_blob_args {
     uint64_t keep_off;
     uint64_t nkeep;
     uint64_t task_size;
+    /* threads to recreate; offset from the args */
+    uint64_t threads_off;
+    uint64_t nthreads;
+    uint64_t thread_stack; /* top of a stack page the new threads never use */
     struct crac_blob_mm mm;
     uint64_t auxv[CRAC_AUXV_WORDS];
-    struct crac_cpu_ctx ctx;
+    struct crac_cpu_ctx ctx; /* the leader's */
     uint64_t info; /* struct crac_restore_info *, passed to the saved code */
 };
 

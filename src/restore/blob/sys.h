@@ -60,6 +60,7 @@ static inline long sys5(long n, long a, long b, long c, long d, long e)
 #define NR_arch_prctl 158
 #define NR_exit_group 231
 #define NR_rseq 334
+#define NR_clone3 435
 
 #define B_MREMAP_MAYMOVE 1
 #define B_MREMAP_FIXED 2

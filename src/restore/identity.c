@@ -1,0 +1,202 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Which pid and tids the restored process gets (`crac restore --pid=`):
+ *   keep  the saved pid and tids: `crac restore` forks a child with clone3's
+ *         set_tid (needs CAP_CHECKPOINT_RESTORE or CAP_SYS_ADMIN);
+ *   ns    a new pid namespace with its own /proc: a small init (pid 1) reaps
+ *         and forwards signals, the restored process has its saved pid and
+ *         tids inside it (needs CAP_SYS_ADMIN);
+ *   new   this process becomes the restored one, threads get new tids;
+ *         glibc's cached tids are set by the kernel (CLONE_PARENT_SETTID);
+ *   auto  keep when every saved id is free and allowed, else ns when
+ *         allowed, else new.
+ * In keep and ns, `crac restore` waits for the restored process, forwards
+ * SIGTERM, SIGINT and SIGHUP to it, and exits with its status.
+ */
+#include <errno.h>
+#include <linux/capability.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "lib/internal.h"
+#include "restore/restore.h"
+
+#define CAP_CR 40 /* CAP_CHECKPOINT_RESTORE */
+#define CAP_ADMIN 21
+
+const char *crac__pid_mode_name(enum crac__pid_mode m)
+{
+    static const char *names[] = {"auto", "keep", "ns", "new"};
+    return names[m];
+}
+
+int crac__pid_mode_parse(const char *s, enum crac__pid_mode *m)
+{
+    for (int i = 0; i <= PID_NEW; i++)
+        if (!strcmp(s, crac__pid_mode_name((enum crac__pid_mode)i))) {
+            *m = (enum crac__pid_mode)i;
+            return 0;
+        }
+    return -EINVAL;
+}
+
+static int has_cap(int cap)
+{
+    struct __user_cap_header_struct h = {_LINUX_CAPABILITY_VERSION_3, 0};
+    struct __user_cap_data_struct d[2];
+    if (syscall(SYS_capget, &h, d) < 0)
+        return 0;
+    return (d[cap / 32].effective >> (cap % 32)) & 1;
+}
+
+static int ids_free(const struct crac_img *img)
+{
+    for (size_t i = 0; i < img->nthreads; i++)
+        if (kill(img->threads[i].tid, 0) == 0 || errno != ESRCH)
+            return 0;
+    return 1;
+}
+
+int crac__pid_mode_choose(const struct crac_img *img, enum crac__pid_mode want,
+                          enum crac__pid_mode *got, crac_error **err)
+{
+    int can_keep = has_cap(CAP_CR) || has_cap(CAP_ADMIN), can_ns = has_cap(CAP_ADMIN);
+    switch (want) {
+    case PID_AUTO:
+        *got = can_keep && ids_free(img) ? PID_KEEP : can_ns ? PID_NS : PID_NEW;
+        return 0;
+    case PID_KEEP:
+        if (!can_keep) {
+            *err = crac__error_src("restore", "--pid=keep needs CAP_CHECKPOINT_RESTORE or "
+                                   "CAP_SYS_ADMIN");
+            return -1;
+        }
+        if (!ids_free(img)) {
+            *err = crac__error_src("restore", "--pid=keep: pid %d or one of the saved thread ids "
+                                   "is in use (try --pid=ns or --pid=new)", img->proc->pid);
+            return -1;
+        }
+        break;
+    case PID_NS:
+        if (!can_ns) {
+            *err = crac__error_src("restore", "--pid=ns needs CAP_SYS_ADMIN");
+            return -1;
+        }
+        break;
+    case PID_NEW:
+        break;
+    }
+    *got = want;
+    return 0;
+}
+
+static pid_t forward_to;
+
+static void forward(int sig)
+{
+    if (forward_to > 0)
+        kill(forward_to, sig);
+}
+
+static void forward_signals(pid_t child)
+{
+    static const int sigs[] = {SIGTERM, SIGINT, SIGHUP};
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = forward;
+    forward_to = child;
+    for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+        sigaction(sigs[i], &sa, NULL);
+}
+
+/* Exits as `child` did: same code, or killed by the same signal. */
+static __attribute__((noreturn)) void exit_like(int status)
+{
+    if (WIFSIGNALED(status)) {
+        int sig = WTERMSIG(status);
+        signal(sig, SIG_DFL);
+        raise(sig);
+        _exit(128 + sig);
+    }
+    _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
+}
+
+/* Waits for `child`, reaping any other process that ends meanwhile (an
+ * init must), then exits as it did. */
+static __attribute__((noreturn)) void wait_and_exit(pid_t child)
+{
+    int status;
+    pid_t p;
+    forward_signals(child);
+    for (;;) {
+        p = waitpid(-1, &status, __WALL);
+        if (p == child)
+            exit_like(status);
+        if (p < 0 && errno == ECHILD)
+            _exit(1);
+    }
+}
+
+static pid_t clone3_pid(uint64_t flags, pid_t set_tid)
+{
+    struct {
+        uint64_t flags, pidfd, child_tid, parent_tid, exit_signal, stack, stack_size, tls;
+        uint64_t set_tid, set_tid_size, cgroup;
+    } ca;
+    memset(&ca, 0, sizeof(ca));
+    ca.flags = flags;
+    ca.exit_signal = SIGCHLD;
+    if (set_tid) {
+        ca.set_tid = (uint64_t)&set_tid;
+        ca.set_tid_size = 1;
+    }
+    return (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+}
+
+/* In the namespace's init: a /proc of its own, so that the restored process
+ * sees itself (and its threads) under the ids it has. */
+static int ns_setup(void)
+{
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0 ||
+        mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
+        return -errno;
+    return 0;
+}
+
+int crac__pid_mode_enter(const struct crac_img *img, enum crac__pid_mode mode, crac_error **err)
+{
+    pid_t child;
+    if (mode == PID_NEW)
+        return 0;
+    if (mode == PID_NS) {
+        child = clone3_pid(CLONE_NEWPID | CLONE_NEWNS, 0);
+        if (child < 0) {
+            *err = crac__error_src("restore", "cannot create a pid namespace: %s", strerror(errno));
+            return -1;
+        }
+        if (child > 0)
+            wait_and_exit(child);
+        /* the namespace's init */
+        if (ns_setup() < 0) {
+            fprintf(stderr, "crac restore: cannot mount /proc in the new namespace: %s\n",
+                    strerror(errno));
+            _exit(1);
+        }
+    }
+    child = clone3_pid(0, img->proc->pid);
+    if (child < 0) {
+        *err = crac__error_src("restore", "cannot take pid %d: %s", img->proc->pid, strerror(errno));
+        if (mode == PID_NS)
+            _exit(1);
+        return -1;
+    }
+    if (child > 0)
+        wait_and_exit(child);
+    return 0;
+}
