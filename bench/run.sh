@@ -30,10 +30,12 @@ environment:
   BENCH_LAYOUT  where the zero pages are: mixed (default), alternate, halves
                 (see build/bench/heapprog --help)
   BENCH_RAW     also write every run's raw figures (ns, bytes) to this file
-  BENCH_PREWARM 1 (default): before each measured step, touch and free 2 x size
-                + 256 MiB of memory (see docs/benchmarks.md: on this VM, memory
-                free for a few seconds is handed back to the host and slow to
-                fault in again); 0: do not
+  BENCH_MEMORY  the state of free memory before each measured step; on this VM
+                memory free for over 2 s is handed back to the host and is
+                slow to fault in again (docs/benchmarks.md):
+                  warm  (default) touch and free 2 x size + 256 MiB first
+                  cold  wait 4 s first, so free memory is back with the host
+                  as-is leave it as the previous step left it
   BENCH_ROWS    row kinds to run (default "heap")
   CRAC_BUILD    build directory (default build/)
 EOF
@@ -54,7 +56,8 @@ if [ -n "$quick" ]; then sizes=${BENCH_SIZES:-1 64}; else sizes=${BENCH_SIZES:-1
 layout=${BENCH_LAYOUT:-mixed}
 rows=${BENCH_ROWS:-heap}
 dir=${BENCH_DIR:-/tmp}
-prewarm_on=${BENCH_PREWARM:-1}
+memory=${BENCH_MEMORY:-warm}
+case $memory in warm | cold | as-is) ;; *) echo "bench: BENCH_MEMORY must be warm, cold or as-is" >&2; exit 2 ;; esac
 
 die() { echo "bench: $*" >&2; exit 1; }
 
@@ -190,11 +193,17 @@ runs_for() { # mib
 # (/bin/true); from it on, with reading its memory from the page cache.
 SMALL_MIB=16
 
-# prewarm MIB: see BENCH_PREWARM in the usage.
+# prewarm MIB: puts free memory in the state BENCH_MEMORY asks for before a
+# measured step (see the usage and docs/benchmarks.md).
 prewarm() {
-    [ "$prewarm_on" = 1 ] || return 0
-    step "$work/warm" "$bin/floor" warm "$1" || fail_step "prewarm" "$work/warm"
+    case $memory in
+    warm) step "$work/warm" "$bin/floor" warm "$1" || fail_step "prewarm" "$work/warm" ;;
+    cold) sleep "$cold_wait" ;;
+    esac
 }
+# Free memory is reported to the host 2 s after it was freed (the kernel's
+# page reporting delay); wait a little longer.
+cold_wait=4
 
 row_heap() {
     local size label l runs img r free need_b warm
@@ -278,7 +287,7 @@ for kind in $rows; do
 done
 
 echo
-echo "crac bench/restore: native engine, heap layout $layout, images in $dir ($fstype)"
+echo "crac bench/restore: native engine, heap layout $layout, images in $dir ($fstype), $memory memory"
 echo "machine: $(uname -r), $(nproc) CPUs ($cpu), $mem RAM; load average $load0 at start, $(cut -d' ' -f1-3 /proc/loadavg) at end"
 echo "medians over interleaved runs; ratios are medians of per-run ratios to the floor measured in the same run"
 echo

@@ -30,7 +30,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 out=$tmp/bench.out
-BENCH_QUICK=1 BENCH_SIZES=1 BENCH_RUNS=1 BENCH_PREWARM=0 BENCH_DIR="$tmp" CRAC_BUILD="$build" \
+BENCH_QUICK=1 BENCH_SIZES=1 BENCH_RUNS=1 BENCH_MEMORY=as-is BENCH_DIR="$tmp" CRAC_BUILD="$build" \
     bash "$top/bench/run.sh" >"$out" 2>"$tmp/bench.err" </dev/null
 rc=$?
 cat "$out"
