@@ -22,7 +22,7 @@ what each column measures).  Build first: make bench (which runs this).
 
 environment:
   BENCH_SIZES   heap sizes in MiB (default "1 64 1024"; "1 64" with BENCH_QUICK)
-  BENCH_RUNS    runs per size (default 7 below 64 MiB, 5 below 1 GiB, 3 above;
+  BENCH_RUNS    runs per size (default 11 below 64 MiB, 5 below 1 GiB, 3 above;
                 3 and 2 with BENCH_QUICK)
   BENCH_QUICK   1: a fast smoke run (fewer runs, no 1 GiB)
   BENCH_DIR     where images and the plain-write file go (default /tmp): one
@@ -185,7 +185,7 @@ label_size() { if [ "$1" -ge 1024 ] && [ $(($1 % 1024)) -eq 0 ]; then echo "$(($
 runs_for() { # mib
     if [ -n "${BENCH_RUNS:-}" ]; then echo "$BENCH_RUNS"
     elif [ -n "$quick" ]; then if [ "$1" -lt 64 ]; then echo 3; else echo 2; fi
-    elif [ "$1" -lt 64 ]; then echo 7
+    elif [ "$1" -lt 64 ]; then echo 11
     elif [ "$1" -lt 1024 ]; then echo 5
     else echo 3; fi
 }
@@ -235,6 +235,7 @@ row_heap() {
             readall=$(val "$work/restore" readall_ns)
             before=$(val "$work/ckpt" readall_before_ns)
             echo "label=$l run=$r ckpt_ns=$(val "$work/ckpt" ckpt_ns)" \
+                "ckpt_user_ns=$(val "$work/ckpt" ckpt_user_ns) ckpt_sys_ns=$(val "$work/ckpt" ckpt_sys_ns)" \
                 "write_ns=$(val "$work/write" write_ns) meta_bytes=$meta pages_bytes=$pages" \
                 "image_bytes=$((meta + pages))" \
                 "proc_nonzero_bytes=$(val "$work/ckpt" proc_nonzero_bytes)" \
