@@ -14,7 +14,7 @@ check() { # KIND EXPECTED-TEXT
     ls -a "$tmp" | grep -q '\.tmp\.' && fail "$1: a temporary directory was left"
     echo "refused $1: $(grep -F -- "$2" "$tmp/cp.out" | head -1)"
 }
-check fd "open file descriptor 3: $tmp/held-file"
+check fd "fd 3: regular file $tmp/held-file (O_RDWR, offset 0 of 0 bytes)"
 check shared "shared writable mapping"
 check sysv "SysV shared memory"
 check deleted "mapping of a deleted file"

@@ -65,6 +65,10 @@ static crac_error *prepare(const struct crac__engine **engine,
             "no checkpoint destination configured: engine '%s' writes an "
             "image; set CRAC_CHECKPOINT_TO=DIR or "
             "crac_set_option(\"checkpoint_to\", DIR)", (*engine)->name);
+    /* The policies file is configuration too: a mistake in it is reported
+     * before anyone is notified. */
+    if (crac__checker_prepare(*engine, req->dry_run, &e) < 0)
+        return e;
     return NULL;
 }
 
@@ -136,13 +140,18 @@ static crac_error *run_cycle(bool dry_run)
     if (crac_error_cause_count(cp) > 0)
         return conclude(CRAC__CP_FAILED, cp, NULL);
     if (crac__cycle_begin() < 0) {
+        crac__checker_finish();
         crac_error_add_cause(cp, crac__error_src("crac", "out of memory"));
         return conclude(CRAC__CP_FAILED, cp, NULL);
     }
 
     crac__cycle_notify(true, cp);               /* step 3 */
-    if (crac_error_cause_count(cp) == 0 && engine->check)
-        engine->check(cp);                      /* step 4 */
+    if (crac_error_cause_count(cp) == 0) {      /* step 4 */
+        /* what no engine can save, then what this one cannot */
+        crac__check_run(engine, cp);
+        if (engine->check)
+            engine->check(cp);
+    }
     int result = CRAC__CP_FAILED;
     if (crac_error_cause_count(cp) == 0)
         result = run_engine(engine, &req, cp);  /* step 6 */
@@ -152,6 +161,7 @@ static crac_error *run_cycle(bool dry_run)
     crac_error *after = crac__error_group();
     crac__cycle_notify(false, after);           /* step 7 */
     crac__cycle_end();
+    crac__checker_finish();
     return conclude(result, cp, after);
 }
 

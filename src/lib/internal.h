@@ -57,4 +57,44 @@ const struct crac__engine *crac__config_engine(crac_error **err);
  * destination is required.  For `crac check`. */
 int crac__checkpoint_restore_opts(bool dry_run, crac_error **err);
 
+/* ---- the checker and policies (check*.c, policy*.c, src/handlers/) ----
+ * docs/policies.md describes the policies file; docs/architecture.md,
+ * "Checker", how the pieces fit. */
+/* Called by the cycle before any resource is notified: reads the policies
+ * file (option "policies" / CRAC_POLICIES) and, when there are rules,
+ * registers the FD-tier handler that closes and reopens descriptors.  0, or
+ * -1 with *err (source "crac", "policies FILE:LINE: ...").  `dry_run`: the
+ * handler then closes nothing. */
+int crac__checker_prepare(const struct crac__engine *engine, bool dry_run, crac_error **err);
+/* Called when the cycle is over. */
+void crac__checker_finish(void);
+/* Adds one cause (source "checker") to `problems` for each thing that
+ * blocks a checkpoint with `engine`: descriptors the policies do not allow
+ * (each named with fd number, kind and details, and with CRAC_FD_TRACE=1
+ * where it was opened), child processes, POSIX timers, SysV shm, shared
+ * writable mappings.  Every engine; engine->check() adds its own after. */
+void crac__check_run(const struct crac__engine *engine, crac_error *problems);
+/* The checker alone, no resource notified, nothing closed, for the
+ * configured engine (for status requests; `crac check` should rather run
+ * crac__checkpoint_restore_opts(true, ...), which also asks the resources).
+ * Returns the number of problems, *problems = "[checker] a checkpoint with
+ * engine 'E' would be refused for:" with one cause each (NULL when none);
+ * -1 with *problems set when the configuration or the policies file is bad.
+ * Do not call it from inside a checkpoint's callbacks. */
+int crac__check_report(crac_error **problems);
+/* Policies given anew at restore (`crac restore --policies FILE`): call it
+ * in the restored process before the after-restore callbacks run (e.g. in
+ * the restore path, or from the engine's restored()).  Its rules come
+ * before those of the checkpoint: they decide whether a descriptor closed
+ * with `reopen` is reopened (reopen), stays closed (close, ignore), or makes
+ * the restore fail (error); and they stay first for later checkpoints.  A
+ * NULL or empty path removes rules given earlier.  0, or -1 with *err
+ * naming the file and line. */
+int crac__policies_load_restore(const char *path, crac_error **err);
+/* What the policies did in the last checkpoint, one line per descriptor:
+ * "fd 5 reopen: regular file /x (O_RDWR, offset 10 of 20 bytes) (policy
+ * FILE:LINE)\n"; "" when nothing, NULL when out of memory.  Caller frees.
+ * For `crac image info`. */
+char *crac__fd_handler_summary(void);
+
 #endif

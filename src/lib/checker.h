@@ -1,0 +1,186 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The checker's private interface, shared by src/lib/check*.c, policy*.c,
+ * fdtrace*.c and the fd handlers in src/handlers/.  What other layers may
+ * call is declared in lib/internal.h.
+ *
+ * One descriptor is looked at in two steps: crac__fd_inspect() reads what
+ * policies match on (kind, path, flags, socket addresses) with cheap
+ * syscalls; crac__fd_describe() adds the details a person needs to find it
+ * (fdinfo, peers, bytes waiting) and is only called for what is reported.
+ */
+#ifndef CRAC_CHECKER_H
+#define CRAC_CHECKER_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "crac.h"
+
+struct crac__engine;
+
+/* ---- growing text (check_util.c) ---- */
+struct crac__sb {
+    char *buf; /* NUL-terminated once anything was added; NULL before */
+    size_t len, cap;
+    bool oom;  /* an allocation failed: the text is cut short */
+};
+void crac__sb_printf(struct crac__sb *sb, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* The text (caller frees), "" when nothing was added; NULL when out of memory. */
+char *crac__sb_take(struct crac__sb *sb);
+/* Reads a small /proc file whole into buf (NUL-terminated); bytes or -errno. */
+long crac__read_small(const char *path, char *buf, size_t size);
+
+/* ---- what a descriptor is (check_fd.c) ---- */
+enum crac__fd_kind {
+    CRAC__FD_FILE,     /* regular file */
+    CRAC__FD_DIR,
+    CRAC__FD_PIPE,     /* anonymous pipe */
+    CRAC__FD_FIFO,     /* named pipe */
+    CRAC__FD_SOCKET,
+    CRAC__FD_DEVICE,   /* character or block device */
+    CRAC__FD_EVENTFD,
+    CRAC__FD_EPOLL,
+    CRAC__FD_TIMERFD,
+    CRAC__FD_SIGNALFD,
+    CRAC__FD_INOTIFY,
+    CRAC__FD_MEMFD,
+    CRAC__FD_IO_URING,
+    CRAC__FD_PIDFD,
+    CRAC__FD_ANON,     /* another anonymous inode: fanotify, userfaultfd, perf, bpf, ... */
+    CRAC__FD_OTHER,
+    CRAC__FD_KIND_COUNT
+};
+/* "regular file", "pipe", "eventfd", ... */
+const char *crac__fd_kind_name(enum crac__fd_kind k);
+
+struct crac__sock_info {
+    int family, type, protocol;
+    bool listening;
+    bool connected;            /* getpeername() succeeded */
+    int tcp_state;             /* TCP_ESTABLISHED, ... (linux/tcp.h); 0 unknown */
+    struct sockaddr_storage local, remote;
+    socklen_t local_len, remote_len;
+    int backlog, pending;      /* listening sockets; -1 unknown */
+};
+
+struct crac__fd_info {
+    int fd;
+    enum crac__fd_kind kind;
+    struct stat st;
+    int flags;                 /* F_GETFL */
+    bool cloexec;              /* FD_CLOEXEC */
+    bool deleted;              /* the file was unlinked (" (deleted)") */
+    long long pos;             /* file offset; -1 when not seekable */
+    /* What a path glob matches: the file's path (without " (deleted)"), a
+     * unix socket's name ("@name" when abstract, "" unnamed), a memfd's
+     * "/memfd:NAME", otherwise the /proc/self/fd link ("anon_inode:[eventfd]",
+     * "socket:[123]"). */
+    char path[PATH_MAX];
+    struct crac__sock_info sock; /* CRAC__FD_SOCKET only */
+};
+
+/* Fills *fi for `fd`.  0, or -errno (-EBADF: it was closed meanwhile). */
+int crac__fd_inspect(int fd, struct crac__fd_info *fi);
+
+/* Every descriptor of the process but 0-2 and the library's, ascending,
+ * with its stat (for peers and pipe ends).  fds[i] and st[i] pair up. */
+struct crac__fd_table {
+    int *fds;
+    struct stat *st;
+    size_t n;
+};
+/* 0 or -errno.  crac__fd_table_free() releases it. */
+int crac__fd_table_read(struct crac__fd_table *t);
+void crac__fd_table_free(struct crac__fd_table *t);
+
+/* Appends the details of an inspected descriptor to sb, e.g.
+ * "regular file /var/log/x.log (O_WRONLY|O_APPEND, offset 120)".  `t` (may
+ * be NULL) names the other end of a pipe or socket pair held in this process. */
+void crac__fd_describe(const struct crac__fd_info *fi, const struct crac__fd_table *t,
+                       struct crac__sb *sb);
+
+/* ---- sockets (check_sock.c) ---- */
+void crac__sock_inspect(int fd, struct crac__sock_info *si, char *name, size_t name_size);
+void crac__sock_describe(const struct crac__fd_info *fi, const struct crac__fd_table *t,
+                         struct crac__sb *sb);
+/* "127.0.0.1:80", "[::1]:80", "/run/x.sock", "@abstract", "(unnamed)" */
+void crac__sockaddr_text(const struct sockaddr_storage *ss, socklen_t len, char *buf,
+                         size_t size);
+/* A socket's inode from its link text "socket:[123]"; 0 when not one. */
+unsigned long crac__sock_link_ino(const char *link);
+
+/* ---- policies (policy.c, policy_parse.c) ---- */
+enum crac__action {
+    CRAC__ACT_ERROR,  /* report it: the checkpoint is refused (default) */
+    CRAC__ACT_CLOSE,  /* close before the checkpoint, never reopen */
+    CRAC__ACT_REOPEN, /* close before, open the same thing again after */
+    CRAC__ACT_IGNORE, /* leave it open: only for engines that keep descriptors */
+};
+const char *crac__action_name(enum crac__action a);
+
+/* What the first matching rule says about one thing. */
+struct crac__policy_hit {
+    bool matched;             /* false: no rule, the action is error */
+    enum crac__action action;
+    bool warn;                /* print a line when closing/reopening */
+    char where[192];          /* "FILE:LINE" of the rule, "" when none */
+};
+
+/* Things that are not descriptors, for rules of type child, timer, mapping. */
+enum crac__subject { CRAC__SUBJ_CHILD, CRAC__SUBJ_TIMER, CRAC__SUBJ_MAPPING };
+
+void crac__policy_match_fd(const struct crac__fd_info *fi, struct crac__policy_hit *hit);
+void crac__policy_match_other(enum crac__subject s, const char *path,
+                              struct crac__policy_hit *hit);
+/* Replaces the rules read from the policies file (NULL or "": none).  0, or
+ * -1 with *err naming the file and line; the old rules stay then. */
+int crac__policies_load(const char *path, crac_error **err);
+/* How many rules there are (restore rules included). */
+size_t crac__policy_count(void);
+/* True when rules given at restore exist (crac__policies_load_restore). */
+bool crac__policy_have_restore_rules(void);
+
+/* ---- the decision the checker and the handlers share (check.c) ---- */
+struct crac__decision {
+    struct crac__policy_hit hit;
+    enum crac__action action;  /* what to do: CLOSE/REOPEN (the handler acts),
+                                  IGNORE (nothing), ERROR (reported) */
+    char why[256];             /* ERROR despite a rule: why it cannot apply ("" else) */
+};
+void crac__decide(const struct crac__fd_info *fi, const struct crac__engine *engine,
+                  struct crac__decision *d);
+/* The same for a child, timer or mapping: only error and ignore apply. */
+void crac__decide_other(enum crac__subject s, const char *path,
+                        const struct crac__engine *engine, struct crac__decision *d);
+/* Appends " [policy WHERE: ...]" for a reported problem that a rule named. */
+void crac__decision_text(const struct crac__decision *d, struct crac__sb *sb);
+/* Children, POSIX timers, SysV shm, shared writable mappings (check_proc.c). */
+void crac__check_process(const struct crac__engine *engine, crac_error *problems);
+/* The engine of the cycle under way, and whether it is a dry run (set by
+ * crac__checker_prepare; NULL engine outside a cycle). */
+const struct crac__engine *crac__checker_engine(bool *dry_run);
+/* Whether engine keeps descriptors open across its checkpoint (so that
+ * `ignore` makes sense): those that write no image leave the process as it is. */
+bool crac__engine_keeps_fds(const struct crac__engine *engine);
+
+/* ---- fd handlers (src/handlers/) ---- */
+/* Registers the policy handler in the FD tier (once).  0 or -errno. */
+int crac__fd_handler_register(void);
+
+/* ---- where descriptors came from (fdtrace*.c), CRAC_FD_TRACE=1 ---- */
+bool crac__fdtrace_enabled(void);
+/* Appends "opened by FUNC() at:" and one line per frame, each line starting
+ * with "\n" + indent; nothing when tracing is off or nothing was recorded. */
+void crac__fdtrace_describe(int fd, const struct stat *st, struct crac__sb *sb,
+                            const char *indent);
+/* Symbol for an address: "func+0x1a (file)" from the dynamic symbols, or
+ * the file's own symbol table when dladdr knows none (check_sym.c). */
+void crac__symbolize(void *addr, char *buf, size_t size);
+
+#endif
