@@ -28,33 +28,40 @@ static size_t page_up(size_t n)
     return (n + CRAC_PAGE - 1) & ~(CRAC_PAGE - 1);
 }
 
-static int alloc_scratch(struct crac__dump *d)
+/* One private mapping holds the dumper's state and buffers: whatever
+ * changes in it while memory is saved is left out of the image.  The
+ * struct crac__dump itself comes first. */
+static struct crac__dump *alloc_scratch(void)
 {
-    size_t sizes[] = {MAPS_CAP, REGIONS_CAP * sizeof(struct crac_img_region),
+    size_t sizes[] = {sizeof(struct crac__dump), MAPS_CAP,
+                      REGIONS_CAP * sizeof(struct crac_img_region),
                       RUNS_CAP * sizeof(struct crac_img_run), FILES_CAP * sizeof(struct crac_img_file),
                       STRINGS_CAP, LABELS_CAP, PAGEMAP_CAP * sizeof(uint64_t),
                       CRAC_RUN_MAX_PAGES * CRAC_PAGE,
                       CRAC_MAX_THREADS * sizeof(struct crac_img_thread)};
     size_t total = 0, off = 0;
+    struct crac__dump *d;
     char *base;
     for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++)
         total += page_up(sizes[i]);
     base = mmap(NULL, total, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
                 -1, 0);
     if (base == MAP_FAILED)
-        return -errno;
+        return NULL;
+    d = (void *)base;
     d->scratch = base;
     d->scratch_len = total;
+    off = page_up(sizes[0]);
 #define CARVE(field, i) (d->field = (void *)(base + off), off += page_up(sizes[i]))
-    CARVE(maps, 0);
-    CARVE(regions, 1);
-    CARVE(runs, 2);
-    CARVE(files, 3);
-    CARVE(strings, 4);
-    CARVE(labels, 5);
-    CARVE(pagemap, 6);
-    CARVE(runbuf, 7);
-    CARVE(threads, 8);
+    CARVE(maps, 1);
+    CARVE(regions, 2);
+    CARVE(runs, 3);
+    CARVE(files, 4);
+    CARVE(strings, 5);
+    CARVE(labels, 6);
+    CARVE(pagemap, 7);
+    CARVE(runbuf, 8);
+    CARVE(threads, 9);
 #undef CARVE
     d->maps_cap = MAPS_CAP;
     d->regions_cap = REGIONS_CAP;
@@ -65,7 +72,8 @@ static int alloc_scratch(struct crac__dump *d)
     d->pagemap_cap = PAGEMAP_CAP;
     d->strings[0] = 0; /* offset 0 is the empty string */
     d->strings_len = 1;
-    return 0;
+    d->meta_fd = d->pages_fd = d->pagemap_fd = -1;
+    return d;
 }
 
 /* Counts directory entries other than "." and ".."; -errno on failure. */
@@ -158,23 +166,26 @@ static int open_new(const char *dir, const char *name)
     return open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 }
 
-int crac__dump_prepare(struct crac__dump *d, const char *dest, crac_error **err)
+struct crac__dump *crac__dump_prepare(const char *dest, crac_error **err)
 {
+    struct crac__dump *d = alloc_scratch();
     int rc;
-    memset(d, 0, sizeof(*d));
-    d->meta_fd = d->pages_fd = d->pagemap_fd = -1;
-    if (split_dest(d, dest, err))
-        return -1;
-    rc = check_existing(d->dest, err);
-    if (rc < 0)
-        return -1;
+    if (!d) {
+        *err = crac__error_src("engine", "cannot map the dumper's memory: %s", strerror(errno));
+        return NULL;
+    }
+    if (split_dest(d, dest, err) || (rc = check_existing(d->dest, err)) < 0) {
+        crac__dump_free(d);
+        return NULL;
+    }
     d->replace = rc == 1;
     /* A directory left by a killed checkpoint of a process with our pid. */
     remove_image_dir(d->tmp);
     /* 0700/0600: images hold process memory, secrets included. */
     if (mkdir(d->tmp, 0700) < 0) {
         *err = crac__error_src("engine", "cannot create %s: %s", d->tmp, strerror(errno));
-        return -1;
+        crac__dump_free(d);
+        return NULL;
     }
     d->meta_fd = open_new(d->tmp, CRAC_IMG_META);
     d->pages_fd = open_new(d->tmp, CRAC_IMG_PAGES);
@@ -182,14 +193,16 @@ int crac__dump_prepare(struct crac__dump *d, const char *dest, crac_error **err)
     if (d->meta_fd < 0 || d->pages_fd < 0 || d->pagemap_fd < 0) {
         *err = crac__error_src("engine", "cannot open image files in %s: %s", d->tmp, strerror(errno));
         crac__dump_finish(d, -1);
-        return -1;
+        crac__dump_free(d);
+        return NULL;
     }
-    if ((rc = alloc_scratch(d)) < 0) {
-        *err = crac__error_src("engine", "cannot map the dumper's memory: %s", strerror(-rc));
-        crac__dump_finish(d, -1);
-        return -1;
-    }
-    return 0;
+    return d;
+}
+
+void crac__dump_free(struct crac__dump *d)
+{
+    if (d)
+        munmap(d->scratch, d->scratch_len);
 }
 
 static int fsync_dir(const char *dir)
@@ -203,23 +216,42 @@ static int fsync_dir(const char *dir)
     return rc;
 }
 
-/* The image appears under its name complete or not at all: files and
- * directory are synced before the rename, the parent after it. */
-static int publish(struct crac__dump *d)
+static int sync_all(struct crac__dump *d)
 {
     if (fsync(d->pages_fd) < 0 || fsync(d->meta_fd) < 0)
         return -errno;
-    if (fsync_dir(d->tmp) < 0)
-        return -errno;
+    int rc = fsync_dir(d->dest);
+    return rc ? rc : fsync_dir(d->parent);
+}
+
+/* The image appears under its name complete or not at all: both files are
+ * fully written before the rename.  The rename comes before the fsyncs so
+ * that one journal commit makes files, directory and name durable at once
+ * (a rename after them costs a commit of its own); a machine crash before
+ * that commit can leave a torn image under the name, which every restore
+ * refuses by its checksums and sizes.  When syncing fails, the old state
+ * comes back: the previous image, or no image. */
+static int publish(struct crac__dump *d)
+{
+    int rc;
     if (d->replace) {
         /* Swap atomically: the old image stays valid until the new one is in place. */
         if (renameat2(AT_FDCWD, d->tmp, AT_FDCWD, d->dest, RENAME_EXCHANGE) < 0)
             return -errno;
-        remove_image_dir(d->tmp);
     } else if (rename(d->tmp, d->dest) < 0) {
         return -errno;
     }
-    return fsync_dir(d->parent);
+    rc = sync_all(d);
+    if (rc == 0) {
+        if (d->replace)
+            remove_image_dir(d->tmp);
+        return 0;
+    }
+    if (d->replace)
+        renameat2(AT_FDCWD, d->tmp, AT_FDCWD, d->dest, RENAME_EXCHANGE);
+    else
+        rename(d->dest, d->tmp);
+    return rc;
 }
 
 int crac__dump_finish(struct crac__dump *d, int rc)
@@ -240,9 +272,6 @@ int crac__dump_finish(struct crac__dump *d, int rc)
     d->meta_fd = d->pages_fd = d->pagemap_fd = -1;
     if (rc != 0)
         remove_image_dir(d->tmp);
-    if (d->scratch)
-        munmap(d->scratch, d->scratch_len);
-    d->scratch = NULL;
     return rc;
 }
 

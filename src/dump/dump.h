@@ -43,7 +43,8 @@ struct crac__dump {
     char *runbuf;       /* CRAC_RUN_MAX_PAGES pages: a run is copied, hashed, written */
     struct crac_img_thread *threads; /* the live thread records, as written */
     size_t nthreads;
-    uint64_t pages_off;  /* bytes written to pages */
+    uint64_t pages_off;  /* bytes of page data so far (written or pending) */
+    uint64_t pending;    /* bytes in runbuf not yet written */
     int err;             /* -errno of the first failure in the writing phase */
     const char *err_what;
 };
@@ -52,13 +53,17 @@ struct crac__dump {
  * information's address when the restorer jumps back (src/dump/ctx.S). */
 uint64_t crac__ctx_save(struct crac_cpu_ctx *ctx) __attribute__((returns_twice));
 
-int crac__dump_prepare(struct crac__dump *d, const char *dest, crac_error **err);
+/* The dumper's state, in its own scratch mapping; NULL with *err set. */
+struct crac__dump *crac__dump_prepare(const char *dest, crac_error **err);
+/* Unmaps the scratch mapping (d with it). */
+void crac__dump_free(struct crac__dump *d);
 /* Fills everything but the CPU context; uses the heap. */
 int crac__proc_capture(struct crac__dump *d, struct crac_img_proc *p, crac_error **err);
 /* The writing phase: no heap, no stdio.  0 or -errno (d->err_what says where). */
 int crac__dump_write(struct crac__dump *d, struct crac_img_proc *p);
 /* Publishes the image (rename) on success, or removes the temporary
- * directory; frees everything.  Returns rc, or a new -errno if publishing failed. */
+ * directory; closes the files.  Returns rc, or a new -errno if publishing
+ * failed.  d stays valid until crac__dump_free(). */
 int crac__dump_finish(struct crac__dump *d, int rc);
 
 /* Adds a string to the image's string table; its offset (0 = "" on overflow). */

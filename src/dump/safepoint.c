@@ -147,7 +147,7 @@ static int add_record(pid_t tid)
  * how many were signaled now (0 when the list is complete). */
 static int signal_new(int *err)
 {
-    static pid_t ids[CRAC_MAX_THREADS];
+    pid_t ids[CRAC_MAX_THREADS];
     pid_t pid = getpid();
     int n = task_ids(ids, CRAC_MAX_THREADS), added = 0;
     if (n < 0) {
@@ -319,7 +319,7 @@ static int still_blocking(pid_t tid)
 
 void crac__safepoint_check(crac_error *problems)
 {
-    static pid_t ids[CRAC_MAX_THREADS];
+    pid_t ids[CRAC_MAX_THREADS];
     int n = task_ids(ids, CRAC_MAX_THREADS);
     pid_t self = gettid(), pid = getpid();
     if (n == -E2BIG)

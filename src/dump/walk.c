@@ -57,16 +57,29 @@ static int page_is_zero(const void *page)
     return acc == 0;
 }
 
-/* A run being collected: pages [start, start + n*PAGE) to write as one piece. */
+/* Pages are copied into d->runbuf before they are hashed and written:
+ * memory keeps changing under the walk (the kernel updates each thread's
+ * rseq area, the dumper's own globals change), and the checksum must
+ * describe exactly the bytes written.  The buffer collects consecutive
+ * runs (they are consecutive in the file) and is written when full, so a
+ * fragmented image costs no more system calls than a dense one. */
+
+/* A run being collected: pages [start, start + n*PAGE), at `at` in runbuf. */
 struct run_state {
     struct crac_img_region *r;
-    uint64_t start, n;
+    uint64_t start, n, at;
 };
+
+static int write_pending(struct crac__dump *d)
+{
+    int rc = write_all(d->pages_fd, d->runbuf, d->pending);
+    d->pending = 0;
+    return rc;
+}
 
 static int flush_run(struct crac__dump *d, struct run_state *rs)
 {
     struct crac_img_run *run;
-    int rc;
     if (!rs->n)
         return 0;
     if (d->nruns == d->runs_cap)
@@ -74,22 +87,34 @@ static int flush_run(struct crac__dump *d, struct run_state *rs)
     run = &d->runs[d->nruns++];
     run->addr = rs->start;
     run->npages = rs->n;
-    run->file_off = d->pages_off;
-    run->hash = XXH3_64bits(d->runbuf, rs->n * CRAC_PAGE);
-    rc = write_all(d->pages_fd, d->runbuf, rs->n * CRAC_PAGE);
-    if (rc)
-        return rc;
-    d->pages_off += rs->n * CRAC_PAGE;
+    run->file_off = d->pages_off - rs->n * CRAC_PAGE;
+    run->hash = XXH3_64bits(d->runbuf + rs->at, rs->n * CRAC_PAGE);
     rs->r->runs_count++;
     rs->r->pages_saved += rs->n;
     rs->n = 0;
     return 0;
 }
 
-/* Pages are copied before they are hashed and written: memory keeps
- * changing under the walk (the kernel updates the rseq area on migration,
- * the dumper's own globals change), and the checksum must describe exactly
- * the bytes written.  Runs are bounded so the copy stays in cache. */
+/* Appends the page at addr to the current run (starting one if needed). */
+static int add_page(struct crac__dump *d, struct run_state *rs, uint64_t addr)
+{
+    int rc = 0;
+    if (rs->n && rs->start + rs->n * CRAC_PAGE != addr)
+        rc = flush_run(d, rs);
+    if (!rc && d->pending == CRAC_RUN_MAX_PAGES * CRAC_PAGE)
+        rc = flush_run(d, rs) ?: write_pending(d);
+    if (rc)
+        return rc;
+    if (!rs->n) {
+        rs->start = addr;
+        rs->at = d->pending;
+    }
+    memcpy(d->runbuf + d->pending, (const void *)addr, CRAC_PAGE);
+    d->pending += CRAC_PAGE;
+    d->pages_off += CRAC_PAGE;
+    rs->n++;
+    return 0;
+}
 
 /* A stack holding a thread's saved stack pointer is dead below it (less
  * the red zone): those pages are the dumper's own frames, or garbage. */
@@ -110,7 +135,7 @@ static uint64_t dead_below(const struct crac__dump *d, const struct crac_img_reg
 static int save_pages(struct crac__dump *d, struct crac_img_region *r)
 {
     int anon = r->kind != CRAC_RGN_FILE;
-    struct run_state rs = {r, 0, 0};
+    struct run_state rs = {r, 0, 0, 0};
     uint64_t addr = r->start;
     uint64_t dead = dead_below(d, r);
     int rc = 0;
@@ -135,12 +160,7 @@ static int save_pages(struct crac__dump *d, struct crac_img_region *r)
                 rc = flush_run(d, &rs);
                 continue;
             }
-            if (rs.n && (rs.start + rs.n * CRAC_PAGE != addr || rs.n == CRAC_RUN_MAX_PAGES))
-                rc = flush_run(d, &rs);
-            if (!rs.n)
-                rs.start = addr;
-            memcpy(d->runbuf + rs.n * CRAC_PAGE, (const void *)addr, CRAC_PAGE);
-            rs.n++;
+            rc = add_page(d, &rs, addr);
         }
     }
     if (!rc)
@@ -252,6 +272,8 @@ int crac__dump_write(struct crac__dump *d, struct crac_img_proc *p)
         if (!is_special(&m))
             rc = save_mapping(d, &m);
     }
+    if (!rc)
+        rc = write_pending(d);
     if (rc)
         return rc;
     p->pages_total = d->pages_off / CRAC_PAGE;

@@ -100,20 +100,29 @@ static int restored(const struct crac_restore_info *info)
     return CRAC__CP_RESTORED;
 }
 
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
 static int native_checkpoint(const struct crac__cp_request *req, crac_error **err)
 {
-    /* static: the dumper state must not sit in the stack frames being saved
-     * while they change under it */
-    static struct crac__dump d;
-    uint64_t info;
+    /* The dumper's state lives in its own mapping, left out of the image:
+     * it changes while memory is saved. */
+    struct crac__dump *d;
+    uint64_t info, t[6];
     int rc;
 
     if (req->dry_run)
         return CRAC__CP_CONTINUED;
-    if (crac__dump_prepare(&d, req->dest, err))
+    t[0] = now_ns();
+    if (!(d = crac__dump_prepare(req->dest, err)))
         return CRAC__CP_FAILED;
-    if (crac__proc_capture(&d, &saved, err)) {
-        crac__dump_finish(&d, -1);
+    if (crac__proc_capture(d, &saved, err)) {
+        crac__dump_finish(d, -1);
+        crac__dump_free(d);
         return CRAC__CP_FAILED;
     }
     /* Buffered output would be printed again by every restored instance;
@@ -121,24 +130,32 @@ static int native_checkpoint(const struct crac__cp_request *req, crac_error **er
      * other threads are stopped (they may hold them). */
     fflush(NULL);
     malloc_trim(0);
+    t[1] = now_ns();
     if (crac__safepoint_enter(safepoint_timeout_ms, err)) {
-        crac__dump_finish(&d, -1);
+        crac__dump_finish(d, -1);
+        crac__dump_free(d);
         return CRAC__CP_FAILED;
     }
     info = crac__ctx_save(&crac__thread_self_record()->ctx);
     if (info)
         return restored((const struct crac_restore_info *)info);
-    rc = crac__dump_write(&d, &saved);
-    rc = crac__dump_finish(&d, rc);
+    t[2] = now_ns();
+    rc = crac__dump_write(d, &saved);
+    t[3] = now_ns();
+    rc = crac__dump_finish(d, rc);
+    t[4] = now_ns();
     if (rc == 0 && !keep_running)
         _exit(0); /* the image is the process now; nobody else runs again */
     crac__safepoint_leave();
-    if (rc < 0) {
-        *err = dump_error(&d, rc);
-        return CRAC__CP_FAILED;
-    }
-    crac__log("image written to %s (%llu pages)", d.dest, (unsigned long long)saved.pages_total);
-    return CRAC__CP_CONTINUED;
+    if (rc < 0)
+        *err = dump_error(d, rc);
+    else
+        crac__log("image written to %s (%llu pages): prepare %.3f ms, safepoint %.3f ms, "
+                  "write %.3f ms, sync and publish %.3f ms", d->dest,
+                  (unsigned long long)saved.pages_total, (t[1] - t[0]) / 1e6, (t[2] - t[1]) / 1e6,
+                  (t[3] - t[2]) / 1e6, (t[4] - t[3]) / 1e6);
+    crac__dump_free(d);
+    return rc < 0 ? CRAC__CP_FAILED : CRAC__CP_CONTINUED;
 }
 
 const struct crac__engine crac__engine_native = {
