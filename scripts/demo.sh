@@ -175,10 +175,28 @@ restore_once() {
     http_request GET "$port" /health || die "GET /health: no answer"
     [[ $HTTP_BODY == *'"restored":1,'* ]] ||
         die "after restore /health should say \"restored\":1, it says: $HTTP_BODY"
-    [[ $HTTP_BODY =~ \"instance\":\"([0-9a-f]+)\" ]]
+    # With `crac restore --pid keep` (or ns) the service runs in a child of
+    # `crac restore` under its saved pid: stop that one too, by its own pid,
+    # so that nothing is left even if `crac restore` dies first.
+    [[ $HTTP_BODY =~ \"pid\":([0-9]+),.*\"instance\":\"([0-9a-f]+)\" ]] ||
+        die "no pid and instance in /health: $HTTP_BODY"
+    service_pid=${BASH_REMATCH[1]}
+    [ "$service_pid" = "$pid" ] || PIDS+=("$service_pid")
     echo "  restore $1: first answer after $(fmt_ms "$restore_us")," \
-        "pid $pid, instance ${BASH_REMATCH[1]:-?}"
+        "crac restore pid $pid, service pid $service_pid, instance ${BASH_REMATCH[2]}"
     [ -z "$verbose" ] || sed 's/^/    /' "$log"
+}
+
+# The service first (crac restore then exits with its status), then crac
+# restore; both must be gone.
+stop_restored() {
+    local p
+    for p in "$service_pid" "$restored_pid"; do
+        stop_pid "$p"
+        if kill -0 "$p" 2>/dev/null; then
+            die "the restored service (pid $p) is still running"
+        fi
+    done
 }
 
 # Restores $restores times, one instance at a time (they share the port);
@@ -194,7 +212,7 @@ restore() {
     for ((i = 1; i <= restores; i++)); do
         restore_once "$i"
         times+=("$restore_us")
-        [ "$engine" = native ] && [ "$i" -lt "$restores" ] && stop_pid "$restored_pid"
+        [ "$engine" = native ] && [ "$i" -lt "$restores" ] && stop_restored
     done
     mapfile -t times < <(printf '%s\n' "${times[@]}" | sort -n)
     restore_us=${times[$(( (restores - 1) / 2 ))]}
@@ -223,8 +241,5 @@ start_cold
 checkpoint
 restore
 report
-stop_pid "$restored_pid"
-if kill -0 "$restored_pid" 2>/dev/null; then
-    die "the restored service (pid $restored_pid) is still running"
-fi
+stop_restored
 exit 0
