@@ -277,20 +277,13 @@ int crac__dump_write(struct crac__dump *d, struct crac_img_proc *p)
     if (rc)
         return rc;
     p->pages_total = d->pages_off / CRAC_PAGE;
-    memset(&parts, 0, sizeof(parts));
-    parts.proc = p;
-    parts.regions = d->regions;
-    parts.nregions = d->nregions;
-    parts.runs = d->runs;
-    parts.nruns = d->nruns;
-    parts.files = d->files;
-    parts.nfiles = d->nfiles;
-    parts.strings = d->strings;
-    parts.strings_len = d->strings_len;
-    parts.labels = d->labels;
-    parts.labels_len = d->labels_len;
-    parts.threads = d->threads;
-    parts.nthreads = d->nthreads;
+    parts = (struct crac_img){
+        .proc = p, .regions = d->regions, .nregions = d->nregions,
+        .runs = d->runs, .nruns = d->nruns, .files = d->files, .nfiles = d->nfiles,
+        .strings = d->strings, .strings_len = d->strings_len,
+        .labels = d->labels, .labels_len = d->labels_len,
+        .threads = d->threads, .nthreads = d->nthreads,
+    };
     d->err_what = "writing the image metadata";
     return crac__img_write_meta(d->meta_fd, &parts, d->pages_off);
 }

@@ -96,24 +96,28 @@ static void set_mm(struct crac_blob_args *a)
         die("setting the memory layout (PR_SET_MM_MAP)", a->mm.start_brk, r);
 }
 
+/* Loads what crac__ctx_save() stored from the struct crac_cpu_ctx at rsi
+ * and continues there; rax must hold the value crac__ctx_save() is to
+ * "return" the second time (the restore information). */
+#define RESUME_CTX                                                             \
+    "movq 0(%%rsi), %%rbx\n\t"                                                 \
+    "movq 8(%%rsi), %%rbp\n\t"                                                 \
+    "movq 16(%%rsi), %%r12\n\t"                                                \
+    "movq 24(%%rsi), %%r13\n\t"                                                \
+    "movq 32(%%rsi), %%r14\n\t"                                                \
+    "movq 40(%%rsi), %%r15\n\t"                                                \
+    "ldmxcsr 64(%%rsi)\n\t"                                                    \
+    "fldcw 68(%%rsi)\n\t"                                                      \
+    "movq 48(%%rsi), %%rsp\n\t"                                                \
+    "jmpq *56(%%rsi)\n\t"
+
 static __attribute__((noreturn)) void jump(const struct crac_blob_args *a)
 {
     const struct crac_cpu_ctx *c = &a->ctx;
     long r = sys2(NR_arch_prctl, B_ARCH_SET_FS, (long)c->fsbase);
     if (r < 0)
         die("setting the thread pointer", c->fsbase, r);
-    /* Same registers crac__ctx_save() stored; rax carries the restore info
-     * as the second "return" of crac__ctx_save(). */
-    __asm__ volatile("movq 0(%%rsi), %%rbx\n\t"
-                     "movq 8(%%rsi), %%rbp\n\t"
-                     "movq 16(%%rsi), %%r12\n\t"
-                     "movq 24(%%rsi), %%r13\n\t"
-                     "movq 32(%%rsi), %%r14\n\t"
-                     "movq 40(%%rsi), %%r15\n\t"
-                     "ldmxcsr 64(%%rsi)\n\t"
-                     "fldcw 68(%%rsi)\n\t"
-                     "movq 48(%%rsi), %%rsp\n\t"
-                     "jmpq *56(%%rsi)\n\t"
+    __asm__ volatile(RESUME_CTX
                      :
                      : "S"(c), "a"(a->info)
                      : "memory");
@@ -162,16 +166,7 @@ static long spawn(const struct crac_blob_args *a, const struct crac_blob_thread 
                      "jnz 1f\n\t"
                      "movq %%r13, %%rax\n\t"
                      "movq %%r12, %%rsi\n\t"
-                     "movq 0(%%rsi), %%rbx\n\t"
-                     "movq 8(%%rsi), %%rbp\n\t"
-                     "movq 16(%%rsi), %%r12\n\t"
-                     "movq 24(%%rsi), %%r13\n\t"
-                     "movq 32(%%rsi), %%r14\n\t"
-                     "movq 40(%%rsi), %%r15\n\t"
-                     "ldmxcsr 64(%%rsi)\n\t"
-                     "fldcw 68(%%rsi)\n\t"
-                     "movq 48(%%rsi), %%rsp\n\t"
-                     "jmpq *56(%%rsi)\n\t"
+                     RESUME_CTX
                      "1:\n\t"
                      : "=a"(r)
                      : "a"(NR_clone3), "D"(&ca), "S"(sizeof(ca)), "r"(r12), "r"(r13)
