@@ -48,13 +48,13 @@ now_us() {
 
 http_request() {
     local method=$1 port=$2 path=$3 timeout=${4:-5} fd line
-    HTTP_STATUS= HTTP_BODY=
+    HTTP_STATUS='' HTTP_BODY=''
     { exec {fd}<>"/dev/tcp/127.0.0.1/$port"; } 2>/dev/null || return 1
     # A server that closes at once (a checkpoint in progress) must not kill
     # us with SIGPIPE; ignored only here, so no child inherits it.
     trap '' PIPE
     printf '%s %s HTTP/1.1\r\nHost: 127.0.0.1:%s\r\nConnection: close\r\n\r\n' \
-        "$method" "$path" "$port" >&"$fd" 2>/dev/null
+        "$method" "$path" "$port" 1>&"$fd" 2>/dev/null
     trap - PIPE
     if ! IFS= read -r -t "$timeout" -u "$fd" line; then
         exec {fd}>&-

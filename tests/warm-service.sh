@@ -26,7 +26,13 @@ fail() {
 http_init "$tmp" || fail "cannot create a FIFO in $tmp"
 
 PIDS=()
-trap 'for p in "${PIDS[@]}"; do stop_pid "$p"; done' EXIT
+cleanup() {
+    local p
+    for p in "${PIDS[@]}"; do
+        stop_pid "$p"
+    done
+}
+trap cleanup EXIT
 
 # start NAME ENV... : runs the service with the environment given, waits for
 # "listening on"; sets PID and PORT.
@@ -34,6 +40,7 @@ start() {
     local name=$1 i line
     shift
     LOG="$tmp/$name.log"
+    # shellcheck disable=SC2086 # EXTRA: options, split on purpose
     ( exec_clean env "$@" "$ws" "${args[@]}" ${EXTRA:-} >"$LOG" 2>&1 </dev/null ) &
     PID=$!
     PIDS+=("$PID")
@@ -82,7 +89,7 @@ expect() { # words... -> "DOCS OCCURRENCES" for the documents holding all of the
 }
 declare -A want
 for q in "${queries[@]}"; do
-    want[$q]=$(expect $q)
+    want[$q]=$(expect "$q")
 done
 [ "${want[ba]}" != "0 0" ] || fail "the corpus has no 'ba': it changed?"
 
