@@ -90,6 +90,8 @@ http_init "$tmp" || die "cannot create a FIFO in $tmp"
 if [ -z "$port" ]; then
     pick_free_port || die "no free port found"
     port=$FREE_PORT
+elif http_request GET "$port" /health 1; then
+    die "port $port is in use: another server answers there"
 fi
 
 fmt_ms() { # microseconds -> "1234.5 ms"
@@ -120,6 +122,9 @@ start_cold() {
     cold_us=$(( NOW_US - t0 ))
     cold_body=$HTTP_BODY
     echo "  first answer: ${cold_body%$'\n'}"
+    http_request GET "$port" /health || die "GET /health: no answer"
+    [[ $HTTP_BODY == *"\"pid\":$cold_pid,"* ]] ||
+        die "port $port is answered by another process: $HTTP_BODY"
 }
 
 # --- 2. checkpoint: the service answers, then checkpoints from its main loop ---
