@@ -40,7 +40,7 @@ static bool registered;
 static void warn_line(const struct entry *e, const char *what)
 {
     if (e->warn)
-        fprintf(stderr, "crac: fd %d (%s) %s by policy %s\n", e->fi->fd, e->desc, what, e->where);
+        fprintf(stderr, "crac: fd %d %s (policy %s): %s\n", e->fi->fd, what, e->where, e->desc);
 }
 
 static void clear(void)
@@ -198,11 +198,11 @@ static bool still_reopen(struct entry *e, crac_error **err)
     if (!hit.matched || hit.action == CRAC__ACT_REOPEN)
         return true;
     if (hit.action == CRAC__ACT_ERROR) {
-        *err = crac__error_src("crac", "fd %d (%s): policy %s given at restore says error; it "
-                               "stays closed", e->fi->fd, e->desc, hit.where);
+        *err = crac__error_src("crac", "fd %d: policy %s given at restore says error, so it "
+                               "stays closed: %s", e->fi->fd, hit.where, e->desc);
     } else if (hit.warn) {
-        fprintf(stderr, "crac: fd %d (%s) stays closed after restore by policy %s (%s)\n",
-                e->fi->fd, e->desc, hit.where, crac__action_name(hit.action));
+        fprintf(stderr, "crac: fd %d stays closed after the restore (policy %s: %s): %s\n",
+                e->fi->fd, hit.where, crac__action_name(hit.action), e->desc);
     }
     return false;
 }

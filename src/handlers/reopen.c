@@ -248,7 +248,7 @@ int crac__reopen_apply(const struct crac__reopen *r, const char *desc, crac_erro
     if (fcntl(r->fd, F_GETFD) >= 0) {
         ssize_t n = readlink(taken, link, sizeof(link) - 1);
         link[n > 0 ? n : 0] = '\0';
-        *err = crac__error_src("crac", "fd %d (%s): cannot reopen it: the number is taken by %s",
+        *err = crac__error_src("crac", "fd %d: cannot reopen %s: the number is taken by %s",
                                r->fd, desc, link);
         return -1;
     }
@@ -257,7 +257,7 @@ int crac__reopen_apply(const struct crac__reopen *r, const char *desc, crac_erro
     if (rc < 0) {
         if (got >= 0)
             step = "dup3";
-        *err = crac__error_src("crac", "fd %d (%s): cannot reopen it: %s%s%s: %s", r->fd, desc,
+        *err = crac__error_src("crac", "fd %d: cannot reopen %s: %s%s%s: %s", r->fd, desc,
                                step, r->path ? " " : "", r->path ? r->path : "", strerror(-rc));
         return -1;
     }

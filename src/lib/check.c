@@ -137,7 +137,7 @@ static void report_fd(const struct crac__fd_info *fi, const struct crac__decisio
     crac__sb_printf(&sb, "fd %d: ", fi->fd);
     crac__fd_describe(fi, t, &sb);
     crac__decision_text(d, &sb);
-    crac__fdtrace_describe(fi->fd, &fi->st, &sb, "  ");
+    crac__fdtrace_describe(fi->fd, &fi->st, &sb, "");
     char *msg = crac__sb_take(&sb);
     crac_error_add_cause(problems, crac__error_src("checker", "%s", msg ? msg : "out of memory"));
     free(msg);

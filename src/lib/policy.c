@@ -183,6 +183,55 @@ static bool socket_match(const struct crac__rule *r, const struct crac__fd_info 
            endpoint_match(&r->raddr, r->rport_lo, r->rport_hi, &s->remote, s->remote_len);
 }
 
+/* A glob as in the reference (and most tools): `*` and `?` stay within one
+ * path component, `**` crosses `/`, `[...]` is a class, `\` quotes.
+ * fnmatch(FNM_PATHNAME) has no `**`, so no rule could name every .log
+ * file under a tree; hence this small matcher (classes still go to
+ * fnmatch, one character at a time). */
+static bool glob_match(const char *p, const char *s)
+{
+    for (;;) {
+        if (p[0] == '*') {
+            bool cross = p[1] == '*';
+            p += cross ? 2 : 1;
+            for (const char *t = s;; t++) {
+                if (glob_match(p, t))
+                    return true;
+                if (!*t || (!cross && *t == '/'))
+                    return false;
+            }
+        }
+        if (!*p)
+            return !*s;
+        if (!*s)
+            return false;
+        if (*p == '[') {
+            const char *end = strchr(p + (p[1] == '!' || p[1] == '^' ? 3 : 2), ']');
+            char cls[128], one[2] = {*s, 0};
+            if (end && (size_t)(end - p) < sizeof(cls) - 1 && *s != '/') {
+                memcpy(cls, p, (size_t)(end - p + 1));
+                cls[end - p + 1] = '\0';
+                if (fnmatch(cls, one, 0) != 0)
+                    return false;
+                p = end + 1;
+                s++;
+                continue;
+            }
+        }
+        if (*p == '?' && *s != '/') {
+            p++;
+            s++;
+            continue;
+        }
+        if (*p == '\\' && p[1])
+            p++;
+        if (*p != *s)
+            return false;
+        p++;
+        s++;
+    }
+}
+
 static bool fd_rule_match(const struct crac__rule *r, const struct crac__fd_info *fi)
 {
     if (r->type >= CRAC__PT_CHILD)
@@ -191,7 +240,7 @@ static bool fd_rule_match(const struct crac__rule *r, const struct crac__fd_info
         return false;
     if (r->fd_lo >= 0 && (fi->fd < r->fd_lo || fi->fd > r->fd_hi))
         return false;
-    if (r->glob && fnmatch(r->glob, fi->path, FNM_PATHNAME) != 0)
+    if (r->glob && !glob_match(r->glob, fi->path))
         return false;
     return socket_match(r, fi);
 }
@@ -240,7 +289,7 @@ void crac__policy_match_other(enum crac__subject subj, const char *path,
     for (int s = 0; s < 2 && !hit->matched; s++)
         for (size_t i = 0; i < sets[s]->n; i++) {
             const struct crac__rule *r = &sets[s]->rules[i];
-            if (r->type != types[subj] || (r->glob && fnmatch(r->glob, path ? path : "", FNM_PATHNAME)))
+            if (r->type != types[subj] || (r->glob && !glob_match(r->glob, path ? path : "")))
                 continue;
             hit_from(sets[s], r, hit);
             break;
