@@ -71,6 +71,12 @@ uint32_t crac__dump_str(struct crac__dump *d, const char *s, size_t len);
 /* Index of a file in the image's file table (added when new), or -errno. */
 int crac__dump_file(struct crac__dump *d, const char *path, size_t len, uint64_t ino);
 
+/* After a --lazy restore, memory is mapped from the image's pages file:
+ * such mappings are the process's memory, not a file it mapped (and the
+ * image may have been deleted since).  Identity of that file, or 0s. */
+void crac__lazy_image_set(unsigned major, unsigned minor, uint64_t ino);
+bool crac__lazy_image_mapping(unsigned major, unsigned minor, uint64_t ino);
+
 /* Everything the native engine v1 cannot save, one cause each (checker). */
 void crac__dump_refusals(crac_error *problems);
 

@@ -39,7 +39,7 @@ static void check_maps(crac_error *problems)
                  (unsigned long)m.end, m.perms, (int)m.path_len, m.path);
         if ((m.path_len >= 5 && !memcmp(m.path, "/SYSV", 5)) || (m.perms[3] == 's' && m.perms[1] == 'w'))
             continue; /* SysV and shared writable memory: the general checker (src/lib/check_proc.c) */
-        if (deleted)
+        if (deleted && !crac__lazy_image_mapping(m.dev_major, m.dev_minor, m.ino))
             add(problems, "mapping of a deleted file: %s", what);
         else if (m.perms[3] == 's' && (!m.path_len || m.path[0] != '/'))
             add(problems, "shared anonymous mapping: %s", what);

@@ -132,7 +132,27 @@ static uint64_t dead_below(const struct crac__dump *d, const struct crac_img_reg
     return dead;
 }
 
-static int save_pages(struct crac__dump *d, struct crac_img_region *r)
+static struct {
+    unsigned major, minor;
+    uint64_t ino;
+} lazy_image;
+
+void crac__lazy_image_set(unsigned major, unsigned minor, uint64_t ino)
+{
+    lazy_image.major = major;
+    lazy_image.minor = minor;
+    lazy_image.ino = ino;
+}
+
+bool crac__lazy_image_mapping(unsigned major, unsigned minor, uint64_t ino)
+{
+    return lazy_image.ino && ino == lazy_image.ino && major == lazy_image.major &&
+           minor == lazy_image.minor;
+}
+
+/* all: every page counts, present or not (memory mapped from an image:
+ * a page never touched holds the image's bytes, not zeros). */
+static int save_pages(struct crac__dump *d, struct crac_img_region *r, bool all)
 {
     int anon = r->kind != CRAC_RGN_FILE;
     struct run_state rs = {r, 0, 0, 0};
@@ -152,7 +172,7 @@ static int save_pages(struct crac__dump *d, struct crac_img_region *r)
             uint64_t pm = d->pagemap[i];
             int save;
             if (anon)
-                save = (pm & (PM_PRESENT | PM_SWAPPED)) && addr + CRAC_PAGE > dead &&
+                save = (all || (pm & (PM_PRESENT | PM_SWAPPED))) && addr + CRAC_PAGE > dead &&
                        !page_is_zero((const void *)addr);
             else
                 save = (pm & PM_SWAPPED) || ((pm & PM_PRESENT) && !(pm & PM_FILE));
@@ -201,7 +221,10 @@ static int save_piece(struct crac__dump *d, const struct crac_map *m, uint64_t s
     r->end = end;
     r->prot = (uint32_t)prot;
     r->file = -1;
-    if (m->path_len && m->path[0] == '/') {
+    bool from_image = m->path_len && crac__lazy_image_mapping(m->dev_major, m->dev_minor, m->ino);
+    if (from_image) {
+        r->kind = CRAC_RGN_ANON;
+    } else if (m->path_len && m->path[0] == '/') {
         r->kind = m->perms[3] == 's' ? CRAC_RGN_SHARED_FILE : CRAC_RGN_FILE;
         r->file = crac__dump_file(d, m->path, m->path_len, m->ino);
         if (r->file < 0)
@@ -221,7 +244,7 @@ static int save_piece(struct crac__dump *d, const struct crac_map *m, uint64_t s
      * for the duration (the region records the real protection). */
     if (!(prot & PROT_READ) && mprotect((void *)start, end - start, prot | PROT_READ) < 0)
         return -errno;
-    rc = save_pages(d, r);
+    rc = save_pages(d, r, from_image);
     if (!(prot & PROT_READ) && mprotect((void *)start, end - start, prot) < 0 && !rc)
         rc = -errno;
     return rc;

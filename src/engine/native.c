@@ -86,6 +86,10 @@ static int restored(const struct crac_restore_info *info)
         _exit(127);
     }
     crac__thread_apply(crac__thread_self_record(), saved.rseq_offset, saved.rseq_size);
+    if (info->flags & CRAC_RI_LAZY)
+        crac__lazy_image_set(info->lazy_major, info->lazy_minor, info->lazy_ino);
+    else
+        crac__lazy_image_set(0, 0, 0);
     crac__proc_apply(&saved, info);
     crac__safepoint_resume_restored();
     crac__proc_apply_env(info);

@@ -32,6 +32,15 @@ static const char usage[] =
     "                 With keep and ns, crac restore waits for the restored\n"
     "                 process, forwards SIGTERM, SIGINT and SIGHUP to it and\n"
     "                 exits with its status.\n"
+    "  --lazy         map the page data from the image instead of reading it:\n"
+    "                 the restore takes about the same time whatever the\n"
+    "                 image's size, and pages are read when first touched.\n"
+    "                 The page data's checksums are not checked (run crac\n"
+    "                 image verify once per image), the image's pages file\n"
+    "                 must not be modified while instances run, and memory\n"
+    "                 dropped with MADV_DONTNEED reads back the image's bytes\n"
+    "                 instead of zeros (fine for glibc malloc, not for\n"
+    "                 allocators such as jemalloc): see docs/native-engine.md\n"
     "  -v, --verbose  print each step and its time to stderr\n"
     "  -h, --help     this text\n"
     "\n"
@@ -62,6 +71,7 @@ static int parse(int argc, char **argv, struct crac__restore_opts *o)
         {"env", required_argument, NULL, 'e'},
         {"verbose", no_argument, NULL, 'v'},
         {"pid", required_argument, NULL, 'p'},
+        {"lazy", no_argument, NULL, 'l'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -80,6 +90,9 @@ static int parse(int argc, char **argv, struct crac__restore_opts *o)
             break;
         case 'v':
             o->verbose = true;
+            break;
+        case 'l':
+            o->lazy = true;
             break;
         case 'p':
             if (crac__pid_mode_parse(optarg, &o->pid_mode)) {
@@ -134,11 +147,12 @@ int crac__cmd_restore(int argc, char **argv)
     o.pid_mode = mode;
     if (crac__pid_mode_enter(&img, mode, &err))
         return fail(err);
-    if (crac__stage_regions(&img, &st, &err))
+    if (crac__stage_regions(&img, &st, o.lazy, &err))
         return fail(err);
     if (o.verbose)
-        fprintf(stderr, "crac restore: %zu regions staged, %llu pages read and checked (%.3f ms); "
+        fprintf(stderr, "crac restore: %zu regions staged, %llu pages %s (%.3f ms); "
                 "pid %d\n", img.nregions, (unsigned long long)img.proc->pages_total,
+                o.lazy ? "mapped from the image (lazy)" : "read and checked",
                 (now_ns(CLOCK_MONOTONIC) - t1) / 1e6, (int)getpid());
     crac__launch(&img, &st, &o, &err);
     return fail(err);

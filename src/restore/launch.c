@@ -9,6 +9,8 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/rseq.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 #include "lib/internal.h"
 #include "restore/restore.h"
@@ -145,6 +147,15 @@ static struct crac_restore_info *plan_info(const struct crac_img *img, void *at,
     info->blob_len = st->blob_len;
     info->started_ns = o->started_ns;
     info->flags = CRAC_RI_EXE_KEPT | (o->verbose ? CRAC_RI_VERBOSE : 0);
+    if (o->lazy) {
+        struct stat sb;
+        if (fstat(img->pages_fd, &sb) == 0) {
+            info->flags |= CRAC_RI_LAZY;
+            info->lazy_major = major(sb.st_dev);
+            info->lazy_minor = minor(sb.st_dev);
+            info->lazy_ino = sb.st_ino;
+        }
+    }
     info->env_off = sizeof(*info);
     for (size_t i = 0; i < o->nenv; i++) {
         size_t n = strlen(o->env[i]) + 1;

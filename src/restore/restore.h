@@ -18,6 +18,7 @@ struct crac__restore_opts {
     char **env; /* K=V strings for --env */
     size_t nenv;
     bool verbose;
+    bool lazy;
     uint64_t started_ns;
 };
 
@@ -27,12 +28,14 @@ struct crac__stage {
     uint64_t *addr;               /* staged address of each region */
     uint64_t blob_base, blob_len; /* the blob's area, at the end of the reservation */
     int *file_fds;                /* one per image file, -1 until opened */
+    bool lazy;                    /* page data mapped from the image, not read */
 };
 
 /* Reserves room, maps every region at its staged address, reads the page
  * data into it and checks each region's checksum.  Nothing irreversible:
  * on failure the caller reports and exits. */
-int crac__stage_regions(const struct crac_img *img, struct crac__stage *st, crac_error **err);
+int crac__stage_regions(const struct crac_img *img, struct crac__stage *st, bool lazy,
+                        crac_error **err);
 /* Builds the blob's arguments and jumps; returns only on failure (before
  * the point of no return). */
 int crac__launch(const struct crac_img *img, struct crac__stage *st,

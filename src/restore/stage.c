@@ -146,12 +146,28 @@ static int fill_all(const struct crac_img *img, const struct crac__stage *st, cr
     return 0;
 }
 
+/* --lazy: the runs are mapped from the pages file, privately (copy on
+ * write): nothing is read now, pages come from the page cache when touched. */
+static int map_runs(const struct crac_img *img, const struct crac_img_region *r, uint64_t at,
+                    crac_error **err)
+{
+    for (uint64_t k = r->runs_first; k < r->runs_first + r->runs_count; k++) {
+        const struct crac_img_run *run = &img->runs[k];
+        if (mmap((void *)(at + (run->addr - r->start)), run->npages * CRAC_PAGE, (int)r->prot,
+                 MAP_PRIVATE | MAP_FIXED, img->pages_fd, (off_t)run->file_off) == MAP_FAILED) {
+            *err = crac__img_run_error(img, k, strerror(errno));
+            return -1;
+        }
+    }
+    return 0;
+}
+
 static int stage_one(const struct crac_img *img, struct crac__stage *st, size_t i, crac_error **err)
 {
     const struct crac_img_region *r = &img->regions[i];
     uint64_t len = r->end - r->start, at = st->addr[i];
     int rw = PROT_READ | PROT_WRITE, prot = (int)r->prot;
-    int staged_prot = r->runs_count ? prot | rw : prot;
+    int staged_prot = r->runs_count && !st->lazy ? prot | rw : prot;
     void *p;
 
     if (r->kind == CRAC_RGN_FILE || r->kind == CRAC_RGN_SHARED_FILE) {
@@ -167,7 +183,7 @@ static int stage_one(const struct crac_img *img, struct crac__stage *st, size_t 
                  -1, 0);
         /* Dense regions get huge pages: one fault per 2 MiB instead of 512
          * is most of the cost of reading an image into fresh memory. */
-        if (p != MAP_FAILED && len >= HUGE && r->pages_saved * CRAC_PAGE * 2 >= len)
+        if (p != MAP_FAILED && !st->lazy && len >= HUGE && r->pages_saved * CRAC_PAGE * 2 >= len)
             madvise(p, len, MADV_HUGEPAGE);
     }
     if (p == MAP_FAILED) {
@@ -175,7 +191,7 @@ static int stage_one(const struct crac_img *img, struct crac__stage *st, size_t 
                                (unsigned long long)r->end, crac__img_str(img, r->name), strerror(errno));
         return -1;
     }
-    return 0;
+    return st->lazy ? map_runs(img, r, at, err) : 0;
 }
 
 /* The saved protection, once the data is in. */
@@ -195,10 +211,12 @@ static int protect(const struct crac_img *img, const struct crac__stage *st, cra
     return 0;
 }
 
-int crac__stage_regions(const struct crac_img *img, struct crac__stage *st, crac_error **err)
+int crac__stage_regions(const struct crac_img *img, struct crac__stage *st, bool lazy,
+                        crac_error **err)
 {
     uint64_t cursor;
     memset(st, 0, sizeof(*st));
+    st->lazy = lazy;
     st->addr = calloc(img->nregions + 1, sizeof(*st->addr));
     st->file_fds = malloc((img->nfiles + 1) * sizeof(int));
     if (!st->addr || !st->file_fds) {
@@ -219,7 +237,7 @@ int crac__stage_regions(const struct crac_img *img, struct crac__stage *st, crac
         if (stage_one(img, st, i, err))
             return -1;
     }
-    if (fill_all(img, st, err) || protect(img, st, err))
+    if (!lazy && (fill_all(img, st, err) || protect(img, st, err)))
         return -1;
     for (size_t i = 0; i < img->nfiles; i++)
         if (st->file_fds[i] >= 0)

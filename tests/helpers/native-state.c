@@ -16,6 +16,9 @@
  *                                  both sides
  *   native-state spin              after restore, loops until killed (for
  *                                  concurrency tests), printing OK first
+ *   native-state again DIR2        checkpoint; after the restore, delete the
+ *                                  first image and checkpoint again into
+ *                                  DIR2; after that restore, check the heap
  */
 #include <crac.h>
 #include <errno.h>
@@ -232,6 +235,32 @@ int main(int argc, char **argv)
         if (checkpoint())
             return 1;
         printf("COUNT %u\n", crac_restore_count());
+        return 0;
+    }
+    if (argc >= 3 && !strcmp(argv[1], "again")) {
+        size_t n = 16 << 20;
+        char *heap = malloc(n), first[4096], path[4200];
+        fill(heap, n, 11);
+        if (checkpoint())
+            return 1;
+        if (!check(heap, n, 11)) {
+            printf("MISMATCH after the first restore\n");
+            return 1;
+        }
+        /* the first image goes away: a lazily restored process still runs */
+        snprintf(first, sizeof(first), "%s", getenv("CRAC_CHECKPOINT_TO"));
+        snprintf(path, sizeof(path), "%s/meta", first);
+        unlink(path);
+        snprintf(path, sizeof(path), "%s/pages", first);
+        unlink(path);
+        rmdir(first);
+        heap[5] ^= 1; /* a page that changed since */
+        crac_set_option("checkpoint_to", argv[2]);
+        if (checkpoint())
+            return 1;
+        heap[5] ^= 1;
+        printf("%s %u\n", check(heap, n, 11) ? "RESTORED TWICE OK" : "MISMATCH after the second restore",
+               crac_restore_count());
         return 0;
     }
     if (argc >= 2 && !strcmp(argv[1], "spin")) {

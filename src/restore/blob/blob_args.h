@@ -22,10 +22,15 @@ struct crac_restore_info {
     uint32_t flags;               /* CRAC_RI_* */
     uint32_t env_count;           /* --env K=V strings, packed at env_off */
     uint32_t env_off, env_len;
+    /* --lazy: the pages file the memory is mapped from (device, inode), so
+     * a later checkpoint saves those mappings as memory, not as a file */
+    uint32_t lazy_major, lazy_minor;
+    uint64_t lazy_ino;
     char cwd[4096];
 };
 #define CRAC_RI_EXE_KEPT 1u /* /proc/self/exe names the saved program */
 #define CRAC_RI_VERBOSE 2u
+#define CRAC_RI_LAZY 4u
 
 struct crac_blob_move {
     uint64_t from, to, len;
