@@ -5,7 +5,9 @@
  * loaded test machine; the figure on a quiet machine is in
  * docs/benchmarks.md, "Checker").  Prints the time of the checker alone
  * (crac__check_report) and of a whole dry run.
- *   build/tests/internal-check-perf [N]     N descriptors (default 1000)
+ *   build/tests/internal-check-perf [N [socketpairs]]
+ *     N descriptors (default 1000): half files, a third pipes, the rest
+ *     unconnected sockets; or all connected unix socket pairs.
  */
 #include <arpa/inet.h>
 #include <sys/resource.h>
@@ -37,6 +39,9 @@ int main(int argc, char **argv)
     char path[4200];
     snprintf(path, sizeof(path), "%s/f", test_tmp());
     int made = 0;
+    if (argc > 2 && !strcmp(argv[2], "socketpairs")) /* the slowest kind: one sock_diag each */
+        for (int sp[2]; made + 2 <= n; made += 2)
+            CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sp) == 0, "socketpair");
     for (; made < n / 2; made++)
         CHECK(open(path, O_RDWR | O_CREAT, 0600) >= 0, "open");
     for (int p[2]; made + 2 <= n * 8 / 10; made += 2)
