@@ -16,7 +16,8 @@ Starts build/examples/warm-service, measures cold start to the first answer of
 GET /search, checkpoints it (POST /checkpoint), restores it with
 \`crac restore\` (several times, one instance after the other), measures
 restore to the first answer, and prints: cold start to first response, restore
-to first response (the median), their ratio and the size of the image.  Exits
+to first response (the median; with the default eager loading and with
+--lazy), their ratios and the size of the image.  Exits
 non-zero, saying why, when any step fails; stops everything it started.
 
   --engine E   native (default) or sim: sim writes no image and restores
@@ -157,14 +158,15 @@ checkpoint() {
 
 # --- 3. restore (native) or the sim engine's return to service ---
 # Sets restore_us and restored_pid; the answer must be the cold one's.
-restore_once() {
-    local t0 pid log
+restore_once() { # N [crac restore options]
+    local t0 pid log n=$1
+    shift
     now_us
     t0=$NOW_US
     if [ "$engine" = native ]; then
         log="$tmp/restored.log"
         # $verbose unquoted: empty means no argument at all
-        ( exec_clean "$crac" restore $verbose "$img" >"$log" 2>&1 </dev/null ) &
+        ( exec_clean "$crac" restore $verbose "$@" "$img" >"$log" 2>&1 </dev/null ) &
         pid=$! # the restored process keeps the pid of `crac restore`
         PIDS+=("$pid")
     else
@@ -187,7 +189,7 @@ restore_once() {
         die "no pid and instance in /health: $HTTP_BODY"
     service_pid=${BASH_REMATCH[1]}
     [ "$service_pid" = "$pid" ] || PIDS+=("$service_pid")
-    echo "  restore $1: first answer after $(fmt_ms "$restore_us")," \
+    echo "  restore $n${1:+ ($*)}: first answer after $(fmt_ms "$restore_us")," \
         "crac restore pid $pid, service pid $service_pid, instance ${BASH_REMATCH[2]}"
     [ -z "$verbose" ] || sed 's/^/    /' "$log"
 }
@@ -205,35 +207,44 @@ stop_restored() {
 }
 
 # Restores $restores times, one instance at a time (they share the port);
-# restore_us becomes the median.
+# restore_us becomes the median.  Options are passed to crac restore.
 restore() {
     local i times=()
     if [ "$engine" = native ]; then
-        echo "restoring $restores times ($crac restore) ..."
+        echo "restoring $restores times ($crac restore${1:+ $*}) ..."
     else
         echo "waiting for the sim engine's return to service ..."
         restores=1
     fi
     for ((i = 1; i <= restores; i++)); do
-        restore_once "$i"
+        restore_once "$i" "$@"
         times+=("$restore_us")
-        [ "$engine" = native ] && [ "$i" -lt "$restores" ] && stop_restored
+        [ "$engine" = native ] && stop_restored
     done
     mapfile -t times < <(printf '%s\n' "${times[@]}" | sort -n)
     restore_us=${times[$(( (restores - 1) / 2 ))]}
 }
 
+ratio() { # cold_us other_us -> "123.4x"
+    local r10=$(( $1 * 10 / ($2 > 0 ? $2 : 1) ))
+    echo "$(( r10 / 10 )).$(( r10 % 10 ))x"
+}
+
 report() {
-    local ratio10=$(( cold_us * 10 / (restore_us > 0 ? restore_us : 1) )) kib
+    local kib
     echo
     echo "cold start to first response:  $(fmt_ms "$cold_us")"
     if [ "$engine" = native ]; then
         echo "restore to first response:     $(fmt_ms "$restore_us")" \
-            "(median of $restores)"
+            "(median of $restores; memory read eagerly, the default)"
+        echo "ratio:                         $(ratio "$cold_us" "$restore_us") faster"
+        echo "restore --lazy:                $(fmt_ms "$lazy_us")" \
+            "(median of $restores; memory mapped from the image)"
+        echo "ratio:                         $(ratio "$cold_us" "$lazy_us") faster"
     else
         echo "back in service (sim engine, no restore): $(fmt_ms "$restore_us")"
+        echo "ratio:                         $(ratio "$cold_us" "$restore_us") faster"
     fi
-    echo "ratio:                         $(( ratio10 / 10 )).$(( ratio10 % 10 ))x faster"
     if [ "$engine" = native ]; then
         kib=$(du -sk "$img" | cut -f1)
         echo "image size:                    $(( kib / 1024 )).$(( kib % 1024 * 10 / 1024 )) MiB"
@@ -244,7 +255,10 @@ report() {
 
 start_cold
 checkpoint
+if [ "$engine" = native ]; then
+    restore --lazy
+    lazy_us=$restore_us
+fi
 restore
 report
-stop_restored
 exit 0

@@ -9,4 +9,8 @@ int crac__cmd_resume(int argc, char **argv);  /* cmd_resume.c */
 int crac__cmd_restore(int argc, char **argv); /* src/restore/cmd_restore.c */
 int crac__cmd_image(int argc, char **argv);   /* cmd_image.c: info, verify */
 
+int crac__cmd_run(int argc, char **argv);        /* cmd_run.c */
+int crac__cmd_checkpoint(int argc, char **argv); /* cmd_checkpoint.c */
+int crac__cmd_check(int argc, char **argv);      /* cmd_check.c */
+
 #endif

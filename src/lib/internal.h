@@ -97,4 +97,10 @@ int crac__policies_load_restore(const char *path, crac_error **err);
  * For `crac image info`. */
 char *crac__fd_handler_summary(void);
 
+/* ---- control socket (control.c, docs/control.md) ----
+ * Starts the control thread and its socket, once; later calls do nothing.
+ * Registers a resource in the library tier that closes the socket before a
+ * checkpoint and reopens it (under the new pid) after. */
+void crac__control_start(void);
+
 #endif
