@@ -6,8 +6,10 @@
  * traced too (fopen, socket, pipe, dup2, accept4, eventfd, ...), a number
  * closed and reused by an untraced call is not misattributed, and without
  * the variable nothing is traced.  The variable is read once at start: the
- * test runs itself again with it set.
+ * test runs itself again with it set.  `fd-trace dlopen LIB`: a library
+ * loaded later is traced too (tests/fd-trace-dlopen.sh).
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
@@ -50,6 +52,29 @@ static void reuse_untraced(const char *path)
     CHECK(fd_reused == fd, "the number %d must be reused (got %d)", fd, fd_reused);
 }
 
+/* fd-trace dlopen LIB: a library loaded later opens a file
+ * (tests/fd-trace-dlopen.sh builds it). */
+static int dlopen_case(const char *lib)
+{
+    void *h = dlopen(lib, RTLD_NOW);
+    CHECK(h, "dlopen: %s", dlerror());
+    int (*opener)(const char *) = (int (*)(const char *))dlsym(h, "opener_open");
+    CHECK(opener, "opener_open");
+    char p[4200];
+    snprintf(p, sizeof(p), "%s/by-plugin", test_tmp());
+    int fd = opener(p);
+    CHECK(fd >= 0, "opener_open");
+    crac_error *err = NULL;
+    CHECK(crac_checkpoint_restore(&err) < 0, "refused");
+    free(show(err));
+    char pre[32];
+    snprintf(pre, sizeof(pre), "fd %d: ", fd);
+    CHECK(find_cause(err, pre, "\nopened by open() at:\n  opener_open+0x"), "the plugin's open");
+    crac_error_free(err);
+    printf("fd-trace: dlopen ok\n");
+    return 0;
+}
+
 static const char *problem(const crac_error *err, int fd)
 {
     char pre[32];
@@ -66,7 +91,6 @@ static void has(const char *msg, const char *part)
 
 int main(int argc, char **argv)
 {
-    (void)argc;
     if (!getenv("CRAC_FD_TRACE")) {
         /* first without: nothing is traced */
         setenv("CRAC_ENGINE", "sim", 1);
@@ -82,6 +106,8 @@ int main(int argc, char **argv)
         execv("/proc/self/exe", argv);
         CHECK(0, "exec: %s", strerror(errno));
     }
+    if (argc == 3 && !strcmp(argv[1], "dlopen"))
+        return dlopen_case(argv[2]);
     char p[4200], q[4200];
     snprintf(p, sizeof(p), "%s/app.log", test_tmp());
     snprintf(q, sizeof(q), "%s/app.conf", test_tmp());

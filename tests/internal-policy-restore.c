@@ -42,7 +42,8 @@ int main(void)
     CHECK(crac__register_tier(CRAC__TIER_FD, &first) == 0, "register");
     int fa = open(a, O_RDWR | O_CREAT, 0600), fb = open(b, O_RDWR | O_CREAT, 0600),
         fc = open(c, O_RDWR | O_CREAT, 0600);
-    const char *pol = write_policies("policies", "file reopen path=%s/*\n", test_tmp());
+    char pol[4200]; /* write_policies() returns the same buffer each time */
+    snprintf(pol, sizeof(pol), "%s", write_policies("policies", "file reopen path=%s/*\n", test_tmp()));
     CHECK(crac_set_option("policies", pol) == 0, "set policies");
     char rpath[4200];
     snprintf(rpath, sizeof(rpath), "%s", write_policies("at-restore", "file close path=**/a\n"
@@ -66,6 +67,12 @@ int main(void)
     CHECK(strstr(out, want), "want '%s'", want);
     CHECK(fcntl(fa, F_GETFD) < 0 && fcntl(fb, F_GETFD) < 0, "a and b stay closed");
     CHECK(fcntl(fc, F_GETFD) >= 0, "c is reopened");
+    /* what the handler did, for `crac image info` */
+    char *sum = crac__fd_handler_summary();
+    snprintf(want, sizeof(want), "fd %d reopen: regular file %s (O_RDWR, offset 0 of 0 bytes) "
+             "(policy %s:1)\n", fc, c, pol);
+    CHECK(sum && strstr(sum, want), "summary:\n%s\nwant %s", sum, want);
+    free(sum);
 
     /* The restore rules stay first: a is now closed, not reopened.  And c's
      * number is taken before the handler gets to it. */

@@ -14,6 +14,7 @@
  * nothing: `crac check` must leave the process as it was.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,6 +36,7 @@ struct entry {
 static struct entry *entries;
 static size_t n_entries, cap_entries;
 static char *summary;           /* the last cycle's actions, for crac__fd_handler_summary */
+static pthread_mutex_t summary_lock = PTHREAD_MUTEX_INITIALIZER; /* read outside cycles */
 static bool registered;
 
 static void warn_line(const struct entry *e, const char *what)
@@ -134,8 +136,11 @@ static void make_summary(void)
     for (size_t i = 0; i < n_entries; i++)
         crac__sb_printf(&sb, "fd %d %s: %s (policy %s)\n", entries[i].fi->fd,
                         crac__action_name(entries[i].action), entries[i].desc, entries[i].where);
+    char *text = crac__sb_take(&sb);
+    pthread_mutex_lock(&summary_lock);
     free(summary);
-    summary = crac__sb_take(&sb);
+    summary = text;
+    pthread_mutex_unlock(&summary_lock);
 }
 
 /* Decides for every descriptor; closes nothing until all were looked at,
@@ -165,7 +170,10 @@ static crac_error *before(crac_resource *self, crac_context *ctx)
     const struct crac__engine *engine = crac__checker_engine(&dry_run);
     struct crac__fd_table t;
     clear();
-    if (!engine || dry_run || crac__policy_count() == 0)
+    if (!engine || dry_run)
+        return NULL; /* a dry run changes nothing, the last summary included */
+    make_summary();
+    if (crac__policy_count() == 0)
         return NULL;
     int rc = crac__fd_table_read(&t);
     if (rc < 0)
@@ -258,5 +266,8 @@ int crac__fd_handler_register(void)
 
 char *crac__fd_handler_summary(void)
 {
-    return strdup(summary ? summary : "");
+    pthread_mutex_lock(&summary_lock);
+    char *s = strdup(summary ? summary : "");
+    pthread_mutex_unlock(&summary_lock);
+    return s;
 }

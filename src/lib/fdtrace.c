@@ -52,6 +52,8 @@ struct record {
 };
 
 static bool enabled;
+/* libcrac's own code: the innermost frames (wrapper, recorder) are left out */
+static uintptr_t self_lo, self_hi;
 static _Atomic(struct record *) chunks[MAX_CHUNKS];
 static pthread_mutex_t chunk_lock = PTHREAD_MUTEX_INITIALIZER;
 static __thread bool in_record;
@@ -76,8 +78,27 @@ static struct record *slot(int fd, bool create)
     return c ? &c[fd % CHUNK] : NULL;
 }
 
-/* noinline: the two innermost frames are always this and the wrapper. */
-__attribute__((noinline)) void crac__fdtrace_record(int fd, const char *func)
+static bool ours(const void *pc)
+{
+    return (uintptr_t)pc >= self_lo && (uintptr_t)pc < self_hi;
+}
+
+/* The first frame of the caller: past the recorder and the wrapper (how
+ * many frames they take depends on inlining: look, do not count), and past
+ * an interceptor of backtrace() itself before them (a sanitizer's). */
+static int innermost_caller(void *const *frames, int n)
+{
+    int i = 0;
+    while (i < n && i < 3 && !ours(frames[i]))
+        i++;
+    if (i == n || !ours(frames[i]))
+        return 0; /* not as expected: keep everything */
+    while (i < n && ours(frames[i]))
+        i++;
+    return i;
+}
+
+void crac__fdtrace_record(int fd, const char *func)
 {
     if (fd < 0 || in_record)
         return;
@@ -85,12 +106,13 @@ __attribute__((noinline)) void crac__fdtrace_record(int fd, const char *func)
     in_record = true;
     struct record *r = slot(fd, true);
     if (r) {
-        void *frames[FRAMES + 2];
+        void *frames[FRAMES + 4];
         struct stat st;
-        int n = backtrace(frames, FRAMES + 2);
+        int n = backtrace(frames, FRAMES + 4);
+        int skip = innermost_caller(frames, n);
         r->func = NULL;
-        r->nframes = n > 2 ? n - 2 : 0;
-        memcpy(r->frames, frames + 2, (size_t)r->nframes * sizeof(void *));
+        r->nframes = n - skip > FRAMES ? FRAMES : n - skip;
+        memcpy(r->frames, frames + skip, (size_t)r->nframes * sizeof(void *));
         if (fstat(fd, &st) == 0) {
             r->dev = st.st_dev;
             r->ino = st.st_ino;
@@ -250,6 +272,24 @@ static int patch_object(struct dl_phdr_info *info, size_t size, void *data)
     return 0;
 }
 
+static int find_self(struct dl_phdr_info *info, size_t size, void *data)
+{
+    (void)size, (void)data;
+    if (!holds(info, (const void *)find_self))
+        return 0;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        uintptr_t s = info->dlpi_addr + ph->p_vaddr;
+        if (ph->p_type != PT_LOAD || !(ph->p_flags & PF_X))
+            continue;
+        if (!self_lo || s < self_lo)
+            self_lo = s;
+        if (s + ph->p_memsz > self_hi)
+            self_hi = s + ph->p_memsz;
+    }
+    return 1;
+}
+
 void crac__fdtrace_patch_all(void)
 {
     static pthread_mutex_t patch_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -271,6 +311,7 @@ __attribute__((constructor)) static void fdtrace_init(void)
      * done now rather than inside the first traced open(). */
     void *warm[2];
     backtrace(warm, 2);
+    dl_iterate_phdr(find_self, NULL);
     enabled = true;
     crac__fdtrace_patch_all();
     crac__log("CRAC_FD_TRACE: recording where descriptors are opened");
