@@ -244,7 +244,7 @@ static void describe_file(const struct crac__fd_info *fi, struct crac__sb *sb)
     crac__sb_printf(sb, "%s %s%s (", fi->kind == CRAC__FD_DIR ? "directory" : "regular file",
                     fi->path, fi->deleted ? " (deleted)" : "");
     flags_text(fi->flags, sb);
-    if (fi->kind == CRAC__FD_FILE)
+    if (fi->kind == CRAC__FD_FILE && fi->pos >= 0) /* O_PATH descriptors have none */
         crac__sb_printf(sb, ", offset %lld of %lld bytes", fi->pos, (long long)fi->st.st_size);
     crac__sb_printf(sb, ")");
 }

@@ -109,14 +109,14 @@ static const char *clock_text(int id)
 static void report_timer(const char *block, const struct crac__engine *engine, crac_error *problems)
 {
     int id = -1, sig = 0, clock = 0, target = 0;
-    char how[16] = "";
+    char how[16] = "", who[8] = "";
     const char *p;
     if ((p = strstr(block, "ID:")))
         id = atoi(p + 3);
     if ((p = strstr(block, "signal:")))
         sig = atoi(p + 7);
     if ((p = strstr(block, "notify:")))
-        sscanf(p + 7, " %15[a-z]/%*[a-z].%d", how, &target);
+        sscanf(p + 7, " %15[a-z]/%7[a-z].%d", how, who, &target); /* "signal/tid.123" */
     if ((p = strstr(block, "ClockID:")))
         clock = atoi(p + 8);
     struct crac__decision d;
@@ -128,10 +128,10 @@ static void report_timer(const char *block, const struct crac__engine *engine, c
     if (!strcmp(how, "none"))
         snprintf(note, sizeof(note), "no notification");
     else if (abbrev)
-        snprintf(note, sizeof(note), "notifies %s %d by SIG%s", strcmp(how, "thread") ? "process" : "thread",
+        snprintf(note, sizeof(note), "notifies %s %d by SIG%s", strcmp(who, "tid") ? "process" : "thread",
                  target, abbrev);
     else
-        snprintf(note, sizeof(note), "notifies %s %d by signal %d", strcmp(how, "thread") ? "process" : "thread",
+        snprintf(note, sizeof(note), "notifies %s %d by signal %d", strcmp(who, "tid") ? "process" : "thread",
                  target, sig);
     add(problems, &d, "POSIX timer %d on %s (%s): delete it (timer_delete) before the checkpoint",
         id, clock_text(clock), note);
