@@ -25,6 +25,13 @@ skip() {
     exit 77
 }
 
+# With SANITIZE=1 the preload library is built with ASan too, and `crac run`
+# puts it before the program's own ASan runtime, which ASan refuses unless
+# told that this order is fine (the program is linked with the runtime).
+if [ "${SANITIZE:-}" = 1 ]; then
+    export ASAN_OPTIONS="verify_asan_link_order=0${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+fi
+
 for f in "$crac" "$target" "$raw"; do
     [ -x "$f" ] || fail "$f is not built (make tests)"
 done
