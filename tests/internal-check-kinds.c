@@ -9,6 +9,9 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/io_uring.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <linux/unix_diag.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/epoll.h>
@@ -109,14 +112,41 @@ static void pipes(void)
     expect(f, "FIFO %s, opened read-write, 0 bytes waiting", path);
 }
 
+/* Whether the kernel answers sock_diag requests about unix sockets (the
+ * unix_diag module; a container may lack it): the checker names peers and
+ * backlogs with it, and says less without. */
+static int unix_diag_works(void)
+{
+    int s = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
+    struct {
+        struct nlmsghdr h;
+        struct unix_diag_req r;
+    } req = {.h = {.nlmsg_len = sizeof(req), .nlmsg_type = SOCK_DIAG_BY_FAMILY,
+                   .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP},
+             .r = {.sdiag_family = AF_UNIX, .udiag_states = ~0U}};
+    union {
+        struct nlmsghdr h;
+        char bytes[16384];
+    } reply;
+    int ok = s >= 0 && send(s, &req, sizeof(req), 0) == (ssize_t)sizeof(req) &&
+             recv(s, &reply, sizeof(reply), 0) > 0 && reply.h.nlmsg_type != NLMSG_ERROR;
+    if (s >= 0)
+        close(s);
+    return ok;
+}
+
 static void unix_sockets(void)
 {
+    int diag = unix_diag_works();
+    if (!diag)
+        fprintf(stderr, "(no unix sock_diag here: peers and backlogs not checked)\n");
     struct sockaddr_un un = {.sun_family = AF_UNIX};
     CHECK(strlen(tmp) < 90, "tmp path too long");
     snprintf(un.sun_path, sizeof(un.sun_path), "%.90s/sock", tmp);
     int l = socket(AF_UNIX, SOCK_STREAM, 0);
     CHECK(bind(l, (void *)&un, sizeof(un)) == 0 && listen(l, 5) == 0, "unix listener");
-    expect(l, "unix stream socket %s, listening (backlog 5, 0 connections waiting", un.sun_path);
+    expect(l, diag ? "unix stream socket %s, listening (backlog 5, 0 connections waiting"
+                   : "unix stream socket %s, listening", un.sun_path);
     struct sockaddr_un ab = {.sun_family = AF_UNIX};
     int n = snprintf(ab.sun_path + 1, sizeof(ab.sun_path) - 1, "crac-abstract-%d", (int)getpid());
     int a = socket(AF_UNIX, SOCK_DGRAM, 0);
@@ -125,8 +155,13 @@ static void unix_sockets(void)
     expect(a, "unix datagram socket @%s, not connected", ab.sun_path + 1);
     int sp[2];
     CHECK(socketpair(AF_UNIX, SOCK_STREAM, 0, sp) == 0 && write(sp[1], "xy", 2) == 2, "pair");
-    expect(sp[0], "unix stream socket (unnamed), connected to fd %d of this process, 2 bytes waiting", sp[1]);
-    expect(sp[1], "connected to fd %d of this process", sp[0]);
+    if (diag) {
+        expect(sp[0], "unix stream socket (unnamed), connected to fd %d of this process, 2 bytes waiting", sp[1]);
+        expect(sp[1], "connected to fd %d of this process", sp[0]);
+    } else {
+        expect(sp[0], "unix stream socket (unnamed), connected to (unnamed) of process %d, 2 bytes waiting",
+               (int)getpid());
+    }
 }
 
 static void inet_sockets(void)
