@@ -3,9 +3,11 @@
 # Policies with the native engine: a real checkpoint, then `crac restore`,
 # where the data file reopened by policy is back at its offset, the
 # listening TCP and unix sockets accept connections again, and the log
-# closed by policy stays closed.  A reopen that fails after the restore (the
-# file is gone) is a restore error naming the descriptor and path; `ignore`
-# is refused by this engine, naming why.
+# closed by policy stays closed.  Rules given at restore
+# (CRAC_RESTORE_POLICIES) come first, and a mistake in them is a restore
+# error.  A reopen that fails after the restore (the file is gone) is a
+# restore error naming the descriptor and path; `ignore` is refused by this
+# engine, naming why.
 . "$(dirname "$0")/native-lib.sh"
 prog="$build/tests/helpers/policy-state"
 [ -x "$prog" ] || fail "$prog is not built (make tests)"
@@ -36,14 +38,31 @@ for i in 1 2; do # twice: the image does not depend on the first restore
     expect_in "$tmp/r$i.out" "reopened after the restore (policy $tmp/policies:4): unix stream socket $tmp/u.sock"
 done
 
-# the file is gone: reopening fails after the restore, a restore error
-rm "$tmp/data"
-restore "$tmp/r3.out" "$tmp/img"
+# rules given at restore come first: this one keeps the data file closed
+echo "file close path=$tmp/data" >"$tmp/at-restore"
+restore "$tmp/r3.out" "$tmp/img" --env CRAC_RESTORE_POLICIES="$tmp/at-restore" --env POLICY_STATE_DATA=closed
 rc=$?
 cat "$tmp/r3.out"
+[ $rc -eq 0 ] || fail "restore with policies: exit $rc"
+expect_in "$tmp/r3.out" "crac: fd 3 stays closed after the restore (policy $tmp/at-restore:1: close): regular file $tmp/data"
+expect_in "$tmp/r3.out" "RESTORED OK"
+# a mistake in them is a restore error naming the line; the rest is reopened
+printf '# at restore\nfile clos path=%s\n' "$tmp/data" >"$tmp/at-restore"
+restore "$tmp/r4.out" "$tmp/img" --env CRAC_RESTORE_POLICIES="$tmp/at-restore"
+rc=$?
+cat "$tmp/r4.out"
+[ $rc -eq 4 ] || fail "restore with a bad policies file: exit $rc, want 4 (restore error)"
+expect_in "$tmp/r4.out" "[fd-policy] policies $tmp/at-restore:2: unknown action 'clos' (error, close, reopen or ignore)"
+expect_in "$tmp/r4.out" "crac: fd 5 reopened after the restore"
+
+# the file is gone: reopening fails after the restore, a restore error
+rm "$tmp/data"
+restore "$tmp/r5.out" "$tmp/img"
+rc=$?
+cat "$tmp/r5.out"
 [ $rc -eq 4 ] || fail "restore without the data file: exit $rc, want 4 (restore error)"
-expect_in "$tmp/r3.out" "RESTORE FAILED"
-expect_in "$tmp/r3.out" "[fd-policy] fd 3: cannot reopen regular file $tmp/data (O_RDWR, offset 3 of 6 bytes): open $tmp/data: No such file or directory"
+expect_in "$tmp/r5.out" "RESTORE FAILED"
+expect_in "$tmp/r5.out" "[fd-policy] fd 3: cannot reopen regular file $tmp/data (O_RDWR, offset 3 of 6 bytes): open $tmp/data: No such file or directory"
 
 # ignore: not with this engine
 echo "file ignore path=$tmp/kept" >"$tmp/policies"

@@ -38,6 +38,7 @@ static size_t n_entries, cap_entries;
 static char *summary;           /* the last cycle's actions, for crac__fd_handler_summary */
 static pthread_mutex_t summary_lock = PTHREAD_MUTEX_INITIALIZER; /* read outside cycles */
 static bool registered;
+static unsigned count_before;   /* crac_restore_count() before the checkpoint */
 
 static void warn_line(const struct entry *e, const char *what)
 {
@@ -169,6 +170,7 @@ static crac_error *before(crac_resource *self, crac_context *ctx)
     bool dry_run;
     const struct crac__engine *engine = crac__checker_engine(&dry_run);
     struct crac__fd_table t;
+    count_before = crac_restore_count();
     clear();
     if (!engine || dry_run)
         return NULL; /* a dry run changes nothing, the last summary included */
@@ -215,11 +217,26 @@ static bool still_reopen(struct entry *e, crac_error **err)
     return false;
 }
 
+/* `crac restore --env CRAC_RESTORE_POLICIES=FILE` (what --policies can
+ * be): read in the restored process, before anything is reopened.  Only
+ * after a real restore: after-restore also runs when a checkpoint failed. */
+static crac_error *restore_policies(void)
+{
+    const char *path = getenv("CRAC_RESTORE_POLICIES");
+    crac_error *err = NULL;
+    if (crac_restore_count() == count_before || !path || !*path)
+        return NULL;
+    crac__policies_load_restore(path, &err);
+    return err;
+}
+
 static crac_error *after(crac_resource *self, crac_context *ctx)
 {
     (void)self, (void)ctx;
     crac_error *errs[16];
     size_t nerr = 0, failed = 0;
+    if ((errs[0] = restore_policies()))
+        nerr = failed = 1; /* the rules of the checkpoint still apply */
     for (size_t i = 0; i < n_entries; i++) {
         struct entry *e = &entries[i];
         crac_error *err = NULL;
@@ -240,7 +257,8 @@ static crac_error *after(crac_resource *self, crac_context *ctx)
         return NULL;
     if (failed == 1)
         return errs[0];
-    crac_error *top = crac__error_src("crac", "%zu descriptors could not be reopened", failed);
+    crac_error *top = crac__error_src("crac", "%zu descriptor policy failures after the restore",
+                                      failed);
     for (size_t i = 0; i < nerr; i++)
         crac_error_add_cause(top, errs[i]);
     return top;

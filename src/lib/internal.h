@@ -89,7 +89,10 @@ int crac__check_report(crac_error **problems);
  * with `reopen` is reopened (reopen), stays closed (close, ignore), or makes
  * the restore fail (error); and they stay first for later checkpoints.  A
  * NULL or empty path removes rules given earlier.  0, or -1 with *err
- * naming the file and line. */
+ * naming the file and line.  The simplest wiring needs no call at all:
+ * `crac restore --env CRAC_RESTORE_POLICIES=FILE` (the FD-tier handler
+ * loads that file after a real restore, before it reopens anything; a
+ * mistake in it is a restore error). */
 int crac__policies_load_restore(const char *path, crac_error **err);
 /* What the policies did in the last checkpoint, one line per descriptor:
  * "fd 5 reopen: regular file /x (O_RDWR, offset 10 of 20 bytes) (policy
