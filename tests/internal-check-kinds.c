@@ -288,10 +288,18 @@ int main(void)
     char pre[16];
     snprintf(pre, sizeof(pre), "fd %d: ", mine);
     CHECK(!find_cause(err, pre, NULL), "a library fd was reported");
-    crac_error_free(err);
     /* untouched: every descriptor is still open */
     for (int i = 0; i < nexpect; i++)
         CHECK(fcntl(expect_fd[i], F_GETFD) >= 0, "fd %d closed by a dry run", expect_fd[i]);
+
+    /* the checker alone (for status requests) finds the same */
+    size_t nprob = crac_error_cause_count(err);
+    crac_error_free(err);
+    CHECK(crac__check_report(&err) == (int)nprob, "crac__check_report: another count");
+    CHECK(!strcmp(crac_error_message(err), "a checkpoint with engine 'sim' would be refused for:") &&
+          !strcmp(crac_error_source(err), "checker"), "crac__check_report: %s", crac_error_message(err));
+    check_all(err);
+    crac_error_free(err);
 
     /* the real cycle refuses the same way */
     CHECK(crac_checkpoint_restore(&err) < 0, "the checkpoint must be refused");

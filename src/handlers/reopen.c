@@ -81,7 +81,7 @@ static void capture_sock(const struct crac__fd_info *fi, struct crac__reopen *r)
     r->listening = s->listening;
     r->addr = s->local;
     r->addr_len = s->local_len;
-    r->backlog = s->backlog > 0 ? s->backlog : SOMAXCONN;
+    r->backlog = s->backlog >= 0 ? s->backlog : SOMAXCONN; /* unknown: the usual maximum */
     for (int i = 0; i < N_OPTS && r->nopts < CRAC__REOPEN_MAX_OPTS; i++) {
         int v;
         socklen_t len = sizeof(v);
