@@ -82,13 +82,15 @@ trap cleanup EXIT
 trap 'echo "bench: interrupted" >&2; exit 130' INT TERM
 raw=$work/raw
 
-# step OUT CMD...: runs CMD in a new process group (setsid: its pid is the
-# group id) with stdout to OUT, stderr to the step log; afterwards kills
-# whatever of that group is left (a restored process that did not exit).
+# step OUT CMD...: runs CMD in a new process group with stdout to OUT and
+# stderr to the step log; afterwards kills whatever of that group is left (a
+# restored process that did not exit).  A background job of a script is not
+# a group leader, so setsid does not fork and its pid is the group's id
+# (-w only matters if it ever had to fork: then it still waits for CMD).
 step() {
     local out=$1 rc
     shift
-    setsid "$@" >"$out" 2>"$work/stderr" </dev/null &
+    setsid -w "$@" >"$out" 2>"$work/stderr" </dev/null &
     step_pid=$!
     wait "$step_pid"
     rc=$?
