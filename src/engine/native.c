@@ -96,9 +96,11 @@ static int restored(const struct crac_restore_info *info)
     if (info->flags & CRAC_RI_VERBOSE) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
-        fprintf(stderr, "crac restore: running again after %.3f ms (pid %d, %u thread%s)\n",
+        fprintf(stderr, "crac restore: running again after %.3f ms (pid %d, %u thread%s%s)\n",
                 ((uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec - info->started_ns) / 1e6,
-                (int)getpid(), saved.nthreads, saved.nthreads == 1 ? "" : "s");
+                (int)getpid(), saved.nthreads, saved.nthreads == 1 ? "" : "s",
+                info->flags & CRAC_RI_TIDS_CHANGED ? "; some saved thread ids were taken, "
+                                                     "those threads have new ids" : "");
     }
     munmap((void *)info->blob_base, info->blob_len);
     return CRAC__CP_RESTORED;

@@ -41,6 +41,9 @@ static const char usage[] =
     "                 dropped with MADV_DONTNEED reads back the image's bytes\n"
     "                 instead of zeros (fine for glibc malloc, not for\n"
     "                 allocators such as jemalloc): see docs/native-engine.md\n"
+    "  --huge-pages   read dense regions into transparent huge pages: faster\n"
+    "                 when the machine has free memory at hand, much slower in\n"
+    "                 VMs whose host takes free memory back (default: off)\n"
     "  -v, --verbose  print each step and its time to stderr\n"
     "  -h, --help     this text\n"
     "\n"
@@ -72,6 +75,7 @@ static int parse(int argc, char **argv, struct crac__restore_opts *o)
         {"verbose", no_argument, NULL, 'v'},
         {"pid", required_argument, NULL, 'p'},
         {"lazy", no_argument, NULL, 'l'},
+        {"huge-pages", no_argument, NULL, 'H'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -93,6 +97,9 @@ static int parse(int argc, char **argv, struct crac__restore_opts *o)
             break;
         case 'l':
             o->lazy = true;
+            break;
+        case 'H':
+            o->huge_pages = true;
             break;
         case 'p':
             if (crac__pid_mode_parse(optarg, &o->pid_mode)) {
@@ -137,17 +144,16 @@ int crac__cmd_restore(int argc, char **argv)
     if (crac__img_open(o.dir, &img, &err) || crac__img_check_host(&img, &err) ||
         crac__img_check_files(&img, &err))
         return fail(err);
-    if (crac__pid_mode_choose(&img, o.pid_mode, &mode, &err))
+    if (crac__pid_mode_choose(&img, o.pid_mode, &mode, &err) ||
+        crac__pid_mode_enter(&img, &mode, o.pid_mode == PID_AUTO, &err))
         return fail(err);
+    o.pid_mode = mode;
     t1 = now_ns(CLOCK_MONOTONIC);
     if (o.verbose)
         fprintf(stderr, "crac restore: image valid, host and files match (%.3f ms); "
                 "%zu thread%s, pid mode %s\n", (t1 - t0) / 1e6, img.nthreads,
                 img.nthreads == 1 ? "" : "s", crac__pid_mode_name(mode));
-    o.pid_mode = mode;
-    if (crac__pid_mode_enter(&img, mode, &err))
-        return fail(err);
-    if (crac__stage_regions(&img, &st, o.lazy, &err))
+    if (crac__stage_regions(&img, &st, &o, &err))
         return fail(err);
     if (o.verbose)
         fprintf(stderr, "crac restore: %zu regions staged, %llu pages %s (%.3f ms); "

@@ -169,9 +169,26 @@ static int ns_setup(void)
     return 0;
 }
 
-int crac__pid_mode_enter(const struct crac_img *img, enum crac__pid_mode mode, crac_error **err)
+int crac__pid_mode_enter(const struct crac_img *img, enum crac__pid_mode *modep, bool fallback,
+                         crac_error **err)
 {
+    enum crac__pid_mode mode = *modep;
     pid_t child;
+    if (mode == PID_KEEP && fallback) {
+        /* auto chose keep because the ids were free a moment ago; another
+         * restore of the same image may have taken them since. */
+        child = clone3_pid(0, img->proc->pid);
+        if (child > 0)
+            wait_and_exit(child);
+        if (child == 0)
+            return 0;
+        if (errno != EEXIST) {
+            *err = crac__error_src("restore", "cannot take pid %d: %s", img->proc->pid,
+                                   strerror(errno));
+            return -1;
+        }
+        *modep = mode = has_cap(CAP_ADMIN) ? PID_NS : PID_NEW;
+    }
     if (mode == PID_NEW)
         return 0;
     if (mode == PID_NS) {

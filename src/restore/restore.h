@@ -19,6 +19,7 @@ struct crac__restore_opts {
     size_t nenv;
     bool verbose;
     bool lazy;
+    bool huge_pages;
     uint64_t started_ns;
 };
 
@@ -29,13 +30,14 @@ struct crac__stage {
     uint64_t blob_base, blob_len; /* the blob's area, at the end of the reservation */
     int *file_fds;                /* one per image file, -1 until opened */
     bool lazy;                    /* page data mapped from the image, not read */
+    bool huge;                    /* MADV_HUGEPAGE on dense regions */
 };
 
 /* Reserves room, maps every region at its staged address, reads the page
  * data into it and checks each region's checksum.  Nothing irreversible:
  * on failure the caller reports and exits. */
-int crac__stage_regions(const struct crac_img *img, struct crac__stage *st, bool lazy,
-                        crac_error **err);
+int crac__stage_regions(const struct crac_img *img, struct crac__stage *st,
+                        const struct crac__restore_opts *o, crac_error **err);
 /* Builds the blob's arguments and jumps; returns only on failure (before
  * the point of no return). */
 int crac__launch(const struct crac_img *img, struct crac__stage *st,
@@ -49,8 +51,10 @@ int crac__pid_mode_choose(const struct crac_img *img, enum crac__pid_mode want,
                           enum crac__pid_mode *got, crac_error **err);
 /* For keep and ns: forks into the identity; only the process that is to
  * become the restored one returns (0).  The others wait for it and exit as
- * it does.  -1 with *err when the fork itself failed. */
-int crac__pid_mode_enter(const struct crac_img *img, enum crac__pid_mode mode, crac_error **err);
+ * it does.  With fallback (auto), keep turns into ns or new when the pid was
+ * taken meanwhile (*mode says which).  -1 with *err when the fork failed. */
+int crac__pid_mode_enter(const struct crac_img *img, enum crac__pid_mode *mode, bool fallback,
+                         crac_error **err);
 
 /* Room the blob's area needs (code, arguments, threads, stacks, vDSO parking). */
 uint64_t crac__blob_area_len(const struct crac_img *img);

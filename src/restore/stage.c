@@ -181,9 +181,12 @@ static int stage_one(const struct crac_img *img, struct crac__stage *st, size_t 
         p = mmap((void *)at, len, staged_prot,
                  MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | (r->kind == CRAC_RGN_STACK ? MAP_GROWSDOWN : 0),
                  -1, 0);
-        /* Dense regions get huge pages: one fault per 2 MiB instead of 512
-         * is most of the cost of reading an image into fresh memory. */
-        if (p != MAP_FAILED && !st->lazy && len >= HUGE && r->pages_saved * CRAC_PAGE * 2 >= len)
+        /* --huge-pages: dense regions get huge pages, one fault per 2 MiB
+         * instead of 512.  Not the default: where the host takes free memory
+         * back (free page reporting in VMs), a huge page fault on such
+         * memory costs far more than the 512 small ones (measured: 1 GiB in
+         * 1.8 s instead of 0.2-0.5 s; docs/benchmarks.md). */
+        if (p != MAP_FAILED && st->huge && len >= HUGE && r->pages_saved * CRAC_PAGE * 2 >= len)
             madvise(p, len, MADV_HUGEPAGE);
     }
     if (p == MAP_FAILED) {
@@ -211,12 +214,14 @@ static int protect(const struct crac_img *img, const struct crac__stage *st, cra
     return 0;
 }
 
-int crac__stage_regions(const struct crac_img *img, struct crac__stage *st, bool lazy,
-                        crac_error **err)
+int crac__stage_regions(const struct crac_img *img, struct crac__stage *st,
+                        const struct crac__restore_opts *o, crac_error **err)
 {
     uint64_t cursor;
+    bool lazy = o->lazy;
     memset(st, 0, sizeof(*st));
     st->lazy = lazy;
+    st->huge = o->huge_pages && !lazy;
     st->addr = calloc(img->nregions + 1, sizeof(*st->addr));
     st->file_fds = malloc((img->nfiles + 1) * sizeof(int));
     if (!st->addr || !st->file_fds) {

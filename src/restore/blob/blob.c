@@ -144,10 +144,9 @@ struct clone_args_v2 {
  * carry its context and the restore information, and it jumps at once
  * (it never touches the stack, so all new threads can share one page).
  * The kernel sets its TLS and writes its tid into glibc's cache. */
-static long spawn(const struct crac_blob_args *a, const struct crac_blob_thread *t)
+static long spawn(const struct crac_blob_args *a, const struct crac_blob_thread *t, int32_t tid)
 {
     struct clone_args_v2 ca = {0};
-    int32_t tid = t->set_tid;
     register uint64_t r12 __asm__("r12") = (uint64_t)&t->ctx;
     register uint64_t r13 __asm__("r13") = a->info;
     long r;
@@ -178,7 +177,14 @@ static void spawn_threads(const struct crac_blob_args *a)
 {
     const struct crac_blob_thread *t = (const void *)((const char *)a + a->threads_off);
     for (uint64_t i = 0; i < a->nthreads; i++) {
-        long r = spawn(a, &t[i]);
+        long r = spawn(a, &t[i], t[i].set_tid);
+        if (r == -17 /* EEXIST */) {
+            /* Another process took this thread id after crac restore looked
+             * (another restore of the same image, say).  Past the point of
+             * no return: give the thread a new id rather than fail. */
+            ((struct crac_restore_info *)a->info)->flags |= CRAC_RI_TIDS_CHANGED;
+            r = spawn(a, &t[i], 0);
+        }
         if (r < 0)
             die("recreating a thread (clone3)", (uint64_t)t[i].set_tid, r);
     }

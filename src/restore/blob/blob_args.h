@@ -31,6 +31,7 @@ struct crac_restore_info {
 #define CRAC_RI_EXE_KEPT 1u /* /proc/self/exe names the saved program */
 #define CRAC_RI_VERBOSE 2u
 #define CRAC_RI_LAZY 4u
+#define CRAC_RI_TIDS_CHANGED 8u /* keep: some thread ids were taken, threads got new ones */
 
 struct crac_blob_move {
     uint64_t from, to, len;
