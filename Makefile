@@ -126,12 +126,12 @@ $(B)/tests/helpers/%: tests/helpers/%.c tests/testutil.h $(B)/libcrac.so
 $(B)/examples/warm-service: $(wildcard examples/warm-service/*.c) $(B)/libcrac.so
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c,$^) $(LINK_SHARED)
-$(B)/bench/%: bench/%.c $(B)/libcrac.so
+$(B)/bench/%: bench/%.c $(wildcard bench/*.h) $(B)/libcrac.so
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LINK_SHARED)
 
 examples: $(EXAMPLES)
-tests: all $(TEST_BIN) $(TEST_HELPER_BIN) $(EXAMPLES)
+tests: all $(TEST_BIN) $(TEST_HELPER_BIN) $(EXAMPLES) $(BENCH_BIN)
 test: tests
 	SANITIZE=$(SANITIZE) sh tests/run.sh
 demo: all $(EXAMPLES)
