@@ -96,7 +96,8 @@ int crac_error_is_restore(const crac_error *e);
 /* ---- configuration (environment variables give the defaults) ---- */
 /* keys: "checkpoint_to" (CRAC_CHECKPOINT_TO), "engine" (CRAC_ENGINE:
  * native|pause|sim), "engine_options" (CRAC_ENGINE_OPTIONS: k=v,...),
- * "policies" (CRAC_POLICIES: a file).
+ * "policies" (CRAC_POLICIES: a file), "labels" (CRAC_LABELS: key=value,...
+ * tags written into the image; `crac restore --require-label` checks them).
  * Returns 0, -EINVAL (unknown key, unknown engine, bad engine option),
  * -EBUSY (a checkpoint is under way), -ENOMEM.  An engine_options value of
  * "help" prints the engine's options to stderr and returns 0. */

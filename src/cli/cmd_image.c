@@ -44,6 +44,21 @@ static void json_str(const char *s)
     putchar('"');
 }
 
+/* The NUL-separated strings that start with `prefix`, without it, as a
+ * JSON array. */
+static void json_list(const char *buf, size_t len, const char *prefix)
+{
+    size_t plen = strlen(prefix), n = 0;
+    putchar('[');
+    for (size_t i = 0; i < len; i += strlen(buf + i) + 1)
+        if (!strncmp(buf + i, prefix, plen)) {
+            if (n++)
+                putchar(',');
+            json_str(buf + i + plen);
+        }
+    putchar(']');
+}
+
 static void info_text(const struct crac_img *img)
 {
     const struct crac_img_proc *p = img->proc;
@@ -72,6 +87,13 @@ static void info_text(const struct crac_img *img)
                img->threads[i].flags & CRAC_THR_CHECKPOINTER ? " (checkpointed)" : "");
     for (size_t i = 0; i < img->labels_len; i += strlen(img->labels + i) + 1)
         printf("label       %s\n", img->labels + i);
+    for (size_t i = 0; i < img->notes_len; i += strlen(img->notes + i) + 1) {
+        const char *n = img->notes + i;
+        if (!strncmp(n, "resource=", 9))
+            printf("notified    %s\n", n + 9);
+        else if (!strncmp(n, "policy=", 7))
+            printf("policy      %s\n", n + 7);
+    }
 }
 
 static void info_json(const struct crac_img *img)
@@ -108,13 +130,13 @@ static void info_json(const struct crac_img *img)
         json_str(img->threads[i].comm);
         printf(",\"checkpointer\":%s}", img->threads[i].flags & CRAC_THR_CHECKPOINTER ? "true" : "false");
     }
-    printf("],\"labels\":[");
-    for (size_t i = 0, n = 0; i < img->labels_len; i += strlen(img->labels + i) + 1, n++) {
-        if (n)
-            putchar(',');
-        json_str(img->labels + i);
-    }
-    printf("]}\n");
+    printf("],\"labels\":");
+    json_list(img->labels, img->labels_len, "");
+    printf(",\"resources_notified\":");
+    json_list(img->notes, img->notes_len, "resource=");
+    printf(",\"policy_actions\":");
+    json_list(img->notes, img->notes_len, "policy=");
+    printf("}\n");
 }
 
 int crac__cmd_image(int argc, char **argv)

@@ -21,6 +21,7 @@
 #define FILES_CAP 8192UL
 #define STRINGS_CAP (4UL << 20)
 #define LABELS_CAP (64UL << 10)
+#define NOTES_CAP (256UL << 10)
 #define PAGEMAP_CAP (1UL << 16)
 
 static size_t page_up(size_t n)
@@ -38,7 +39,7 @@ static struct crac__dump *alloc_scratch(void)
                       RUNS_CAP * sizeof(struct crac_img_run), FILES_CAP * sizeof(struct crac_img_file),
                       STRINGS_CAP, LABELS_CAP, PAGEMAP_CAP * sizeof(uint64_t),
                       CRAC_RUN_MAX_PAGES * CRAC_PAGE,
-                      CRAC_MAX_THREADS * sizeof(struct crac_img_thread)};
+                      CRAC_MAX_THREADS * sizeof(struct crac_img_thread), NOTES_CAP};
     size_t total = 0, off = 0;
     struct crac__dump *d;
     char *base;
@@ -62,6 +63,7 @@ static struct crac__dump *alloc_scratch(void)
     CARVE(pagemap, 7);
     CARVE(runbuf, 8);
     CARVE(threads, 9);
+    CARVE(notes, 10);
 #undef CARVE
     d->maps_cap = MAPS_CAP;
     d->regions_cap = REGIONS_CAP;
@@ -69,6 +71,7 @@ static struct crac__dump *alloc_scratch(void)
     d->files_cap = FILES_CAP;
     d->strings_cap = STRINGS_CAP;
     d->labels_cap = LABELS_CAP;
+    d->notes_cap = NOTES_CAP;
     d->pagemap_cap = PAGEMAP_CAP;
     d->strings[0] = 0; /* offset 0 is the empty string */
     d->strings_len = 1;
@@ -273,6 +276,46 @@ int crac__dump_finish(struct crac__dump *d, int rc)
     if (rc != 0)
         remove_image_dir(d->tmp);
     return rc;
+}
+
+/* Appends "text\0" to a NUL-separated list; 0, or -1 when it is full. */
+static int add_item(char *buf, size_t *len, size_t cap, const char *prefix, const char *text,
+                    size_t n)
+{
+    size_t p = strlen(prefix);
+    if (p + n + 1 > cap - *len)
+        return -1;
+    memcpy(buf + *len, prefix, p);
+    memcpy(buf + *len + p, text, n);
+    buf[*len + p + n] = 0;
+    *len += p + n + 1;
+    return 0;
+}
+
+int crac__dump_labels_notes(struct crac__dump *d, crac_error **err)
+{
+    const char *labels = crac_get_option("labels");
+    char *summary;
+    for (const char *s = labels; s && *s;) {
+        size_t n = strcspn(s, ",");
+        const char *eq = memchr(s, '=', n);
+        if (n && (!eq || eq == s || add_item(d->labels, &d->labels_len, d->labels_cap, "", s, n))) {
+            *err = crac__error_src("engine", "labels: '%.*s' is not KEY=VALUE (or too long)",
+                                   (int)n, s);
+            return -1;
+        }
+        s += n + (s[n] == ',');
+    }
+    d->notes_len = crac__cycle_resource_names(d->notes, d->notes_cap);
+    summary = crac__fd_handler_summary();
+    for (const char *s = summary; s && *s;) {
+        size_t n = strcspn(s, "\n");
+        if (n)
+            add_item(d->notes, &d->notes_len, d->notes_cap, "policy=", s, n);
+        s += n + (s[n] == '\n');
+    }
+    free(summary);
+    return 0;
 }
 
 uint32_t crac__dump_str(struct crac__dump *d, const char *s, size_t len)

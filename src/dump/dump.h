@@ -38,6 +38,8 @@ struct crac__dump {
     size_t strings_len, strings_cap;
     char *labels;
     size_t labels_len, labels_cap;
+    char *notes;
+    size_t notes_len, notes_cap;
     uint64_t *pagemap;
     size_t pagemap_cap; /* entries */
     char *runbuf;       /* CRAC_RUN_MAX_PAGES pages: a run is copied, hashed, written */
@@ -65,6 +67,10 @@ int crac__dump_write(struct crac__dump *d, struct crac_img_proc *p);
  * directory; closes the files.  Returns rc, or a new -errno if publishing
  * failed.  d stays valid until crac__dump_free(). */
 int crac__dump_finish(struct crac__dump *d, int rc);
+
+/* The image's labels (option "labels": key=value,...) and notes (the
+ * resources notified, what policies did).  Heap allowed.  0 or -1 + *err. */
+int crac__dump_labels_notes(struct crac__dump *d, crac_error **err);
 
 /* Adds a string to the image's string table; its offset (0 = "" on overflow). */
 uint32_t crac__dump_str(struct crac__dump *d, const char *s, size_t len);

@@ -317,6 +317,7 @@ int crac__dump_write(struct crac__dump *d, struct crac_img_proc *p)
         .strings = d->strings, .strings_len = d->strings_len,
         .labels = d->labels, .labels_len = d->labels_len,
         .threads = d->threads, .nthreads = d->nthreads,
+        .notes = d->notes, .notes_len = d->notes_len,
     };
     d->err_what = "writing the image metadata";
     return crac__img_write_meta(d->meta_fd, &parts, d->pages_off);

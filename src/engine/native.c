@@ -126,7 +126,7 @@ static int native_checkpoint(const struct crac__cp_request *req, crac_error **er
     t[0] = now_ns();
     if (!(d = crac__dump_prepare(req->dest, err)))
         return CRAC__CP_FAILED;
-    if (crac__proc_capture(d, &saved, err)) {
+    if (crac__proc_capture(d, &saved, err) || crac__dump_labels_notes(d, err)) {
         crac__dump_finish(d, -1);
         crac__dump_free(d);
         return CRAC__CP_FAILED;

@@ -26,7 +26,8 @@ enum crac_img_section_type {
     CRAC_SEC_STRINGS = 5, /* NUL-terminated strings, referenced by offset */
     CRAC_SEC_LABELS = 6,  /* "key=value\0" ... */
     CRAC_SEC_THREADS = 7, /* struct crac_img_thread[]; [0] is the thread group leader */
-    CRAC_SEC_MAX = 7,
+    CRAC_SEC_NOTES = 8,   /* "resource=NAME\0", "policy=...\0": what the checkpoint did */
+    CRAC_SEC_MAX = 8,
 };
 
 struct crac_img_section {

@@ -44,6 +44,7 @@ int crac__img_write_meta(int fd, const struct crac_img *p, uint64_t pages_size)
         {CRAC_SEC_STRINGS, 0, p->strings, p->strings_len},
         {CRAC_SEC_LABELS, 0, p->labels, p->labels_len},
         {CRAC_SEC_THREADS, sizeof(*p->threads), p->threads, p->nthreads * sizeof(*p->threads)},
+        {CRAC_SEC_NOTES, 0, p->notes, p->notes_len},
     };
     uint64_t off = sizeof(h);
     int rc;
@@ -150,7 +151,7 @@ static int load_sections(struct crac_img *img, crac_error **err)
     const struct crac_img_header *h = img->hdr;
     const char *base = img->meta;
     static const char *names[] = {"",      "process", "regions", "runs",
-                                  "files", "strings", "labels",  "threads"};
+                                  "files", "strings", "labels",  "threads", "notes"};
     if (h->nsections != CRAC_SEC_MAX) {
         *err = bad(img->dir, "unexpected section count");
         return -1;
@@ -189,9 +190,12 @@ static int load_sections(struct crac_img *img, crac_error **err)
     img->labels_len = SEC(CRAC_SEC_LABELS)->size;
     img->threads = (const void *)(base + SEC(CRAC_SEC_THREADS)->offset);
     img->nthreads = SEC(CRAC_SEC_THREADS)->size / sizeof(struct crac_img_thread);
+    img->notes = base + SEC(CRAC_SEC_NOTES)->offset;
+    img->notes_len = SEC(CRAC_SEC_NOTES)->size;
 #undef SEC
     if (img->strings_len == 0 || img->strings[img->strings_len - 1] != 0 ||
-        (img->labels_len && img->labels[img->labels_len - 1] != 0)) {
+        (img->labels_len && img->labels[img->labels_len - 1] != 0) ||
+        (img->notes_len && img->notes[img->notes_len - 1] != 0)) {
         *err = bad(img->dir, "string table not terminated");
         return -1;
     }
@@ -341,6 +345,15 @@ int crac__img_verify_pages(const struct crac_img *img, crac_error **err)
     }
     free(buf);
     return *err ? -1 : 0;
+}
+
+const char *crac__img_label(const struct crac_img *img, const char *key)
+{
+    size_t klen = strlen(key);
+    for (size_t i = 0; i < img->labels_len; i += strlen(img->labels + i) + 1)
+        if (!strncmp(img->labels + i, key, klen) && img->labels[i + klen] == '=')
+            return img->labels + i + klen + 1;
+    return NULL;
 }
 
 const char *crac__region_kind_name(uint32_t kind)

@@ -28,6 +28,8 @@ struct crac_img {
     size_t labels_len;
     const struct crac_img_thread *threads;
     size_t nthreads;
+    const char *notes;
+    size_t notes_len;
     int pages_fd;
 };
 
@@ -61,5 +63,7 @@ void crac__cpu_features(struct crac_img_cpu *c);
  * 0, or -ENOENT when there is no vDSO. */
 int crac__vdso_layout(struct crac_img_vdso *v);
 const char *crac__region_kind_name(uint32_t kind);
+/* The value of label `key` in the image, or NULL. */
+const char *crac__img_label(const struct crac_img *img, const char *key);
 
 #endif

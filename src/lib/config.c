@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Options: checkpoint_to, engine, engine_options, policies.
+ * Options: checkpoint_to, engine, engine_options, policies, labels.
  *
  * The environment gives the defaults, read once on first use, so a program
  * may setenv() before it first calls the library.  A bad CRAC_ENGINE or
@@ -26,12 +26,13 @@
 #define DEFAULT_ENGINE "native"
 
 enum opt { OPT_CHECKPOINT_TO, OPT_ENGINE, OPT_ENGINE_OPTIONS, OPT_POLICIES,
-           OPT_COUNT };
+           OPT_LABELS, OPT_COUNT };
 static const char *const opt_keys[OPT_COUNT] = {
-    "checkpoint_to", "engine", "engine_options", "policies",
+    "checkpoint_to", "engine", "engine_options", "policies", "labels",
 };
 static const char *const opt_env[OPT_COUNT] = {
     "CRAC_CHECKPOINT_TO", "CRAC_ENGINE", "CRAC_ENGINE_OPTIONS", "CRAC_POLICIES",
+    "CRAC_LABELS",
 };
 
 /* Guards everything below.  crac_set_option() also holds the cycle lock, so

@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -256,6 +257,32 @@ static void release_snapshot(crac_context *ctx)
     free(ctx->snap);
     ctx->snap = NULL;
     ctx->nsnap = 0;
+}
+
+/* Appends "resource=NAME" strings (NUL-terminated, one per resource of the
+ * snapshot, in checkpoint order: the reverse of registration) to buf. */
+static size_t snapshot_names(const crac_context *ctx, char *buf, size_t len, size_t cap)
+{
+    for (size_t i = ctx->nsnap; i-- > 0;) {
+        crac_resource *r = ctx->snap[i];
+        if (is_context(r)) {
+            len = snapshot_names(as_context(r), buf, len, cap);
+            continue;
+        }
+        int n = snprintf(buf + len, cap - len, "resource=%s", r->name ? r->name : "(unnamed)");
+        if (n < 0 || (size_t)n + 1 > cap - len)
+            break;
+        len += (size_t)n + 1;
+    }
+    return len;
+}
+
+size_t crac__cycle_resource_names(char *buf, size_t cap)
+{
+    pthread_mutex_lock(&reg_lock);
+    size_t len = cycle_running ? snapshot_names(&root, buf, 0, cap) : 0;
+    pthread_mutex_unlock(&reg_lock);
+    return len;
 }
 
 int crac__cycle_begin(void)

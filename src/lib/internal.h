@@ -106,4 +106,10 @@ char *crac__fd_handler_summary(void);
  * checkpoint and reopens it (under the new pid) after. */
 void crac__control_start(void);
 
+/* ---- for the image's notes (context.c) ----
+ * During a cycle: "resource=NAME\0" for each resource being notified, in
+ * checkpoint order, into buf (at most cap bytes; cut at a whole name).
+ * Returns the bytes used (0 outside a cycle). */
+size_t crac__cycle_resource_names(char *buf, size_t cap);
+
 #endif

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* `crac restore DIR`: validate everything, stage, then become the saved process. */
+#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +33,11 @@ static const char usage[] =
     "                 With keep and ns, crac restore waits for the restored\n"
     "                 process, forwards SIGTERM, SIGINT and SIGHUP to it and\n"
     "                 exits with its status.\n"
+    "  --policies F   policies for this restore, before the image's own: they\n"
+    "                 decide what is reopened (docs/policies.md)\n"
+    "  --require-label K=V\n"
+    "                 refuse the image unless it carries label K with value V\n"
+    "                 (labels come from CRAC_LABELS at checkpoint; repeatable)\n"
     "  --lazy         map the page data from the image instead of reading it:\n"
     "                 the restore takes about the same time whatever the\n"
     "                 image's size, and pages are read when first touched.\n"
@@ -76,11 +82,14 @@ static int parse(int argc, char **argv, struct crac__restore_opts *o)
         {"pid", required_argument, NULL, 'p'},
         {"lazy", no_argument, NULL, 'l'},
         {"huge-pages", no_argument, NULL, 'H'},
+        {"policies", required_argument, NULL, 'P'},
+        {"require-label", required_argument, NULL, 'L'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     int c;
     o->env = calloc((size_t)argc + 1, sizeof(char *));
+    o->labels = calloc((size_t)argc + 1, sizeof(char *));
     opterr = 0;
     optind = 1;
     while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
@@ -100,6 +109,25 @@ static int parse(int argc, char **argv, struct crac__restore_opts *o)
             break;
         case 'H':
             o->huge_pages = true;
+            break;
+        case 'P': {
+            /* The restored process runs in its saved cwd: pass an absolute path. */
+            char *abs = realpath(optarg, NULL), *kv;
+            if (!abs || asprintf(&kv, "CRAC_RESTORE_POLICIES=%s", abs) < 0) {
+                fprintf(stderr, "crac restore: --policies %s: %s\n", optarg, strerror(errno));
+                free(abs);
+                return 2;
+            }
+            free(abs);
+            o->env[o->nenv++] = kv; /* lives as long as the process */
+            break;
+        }
+        case 'L':
+            if (!strchr(optarg, '=') || optarg[0] == '=') {
+                fprintf(stderr, "crac restore: --require-label wants K=V, got '%s'\n", optarg);
+                return 2;
+            }
+            o->labels[o->nlabels++] = optarg;
             break;
         case 'p':
             if (crac__pid_mode_parse(optarg, &o->pid_mode)) {
@@ -125,6 +153,29 @@ static int parse(int argc, char **argv, struct crac__restore_opts *o)
     return -1;
 }
 
+static int check_labels(const struct crac_img *img, const struct crac__restore_opts *o,
+                        crac_error **err)
+{
+    crac_error *top = NULL;
+    for (size_t i = 0; i < o->nlabels; i++) {
+        const char *want = o->labels[i], *eq = strchr(want, '=');
+        char key[256];
+        snprintf(key, sizeof(key), "%.*s", (int)(eq - want), want);
+        const char *have = crac__img_label(img, key);
+        if (have && !strcmp(have, eq + 1))
+            continue;
+        if (!top)
+            top = crac__error_src("restore", "%s: the image does not carry the required labels",
+                                  o->dir);
+        crac_error_add_cause(top, have ? crac__error_src("label", "label %s is '%s', required '%s'",
+                                                         key, have, eq + 1)
+                                       : crac__error_src("label", "no label %s (required '%s')",
+                                                         key, eq + 1));
+    }
+    *err = top;
+    return top ? -1 : 0;
+}
+
 int crac__cmd_restore(int argc, char **argv)
 {
     struct crac__restore_opts o = {0};
@@ -139,10 +190,11 @@ int crac__cmd_restore(int argc, char **argv)
     rc = parse(argc, argv, &o);
     if (rc >= 0) {
         free(o.env);
+        free(o.labels);
         return rc;
     }
-    if (crac__img_open(o.dir, &img, &err) || crac__img_check_host(&img, &err) ||
-        crac__img_check_files(&img, &err))
+    if (crac__img_open(o.dir, &img, &err) || check_labels(&img, &o, &err) ||
+        crac__img_check_host(&img, &err) || crac__img_check_files(&img, &err))
         return fail(err);
     if (crac__pid_mode_choose(&img, o.pid_mode, &mode, &err) ||
         crac__pid_mode_enter(&img, &mode, o.pid_mode == PID_AUTO, &err))

@@ -17,6 +17,8 @@ struct crac__restore_opts {
     enum crac__pid_mode pid_mode;
     char **env; /* K=V strings for --env */
     size_t nenv;
+    const char **labels; /* --require-label K=V */
+    size_t nlabels;
     bool verbose;
     bool lazy;
     bool huge_pages;
