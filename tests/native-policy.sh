@@ -4,7 +4,7 @@
 # where the data file reopened by policy is back at its offset, the
 # listening TCP and unix sockets accept connections again, and the log
 # closed by policy stays closed.  Rules given at restore
-# (CRAC_RESTORE_POLICIES) come first, and a mistake in them is a restore
+# (crac restore --policies) come first, and a mistake in them is a restore
 # error.  A reopen that fails after the restore (the file is gone) is a
 # restore error naming the descriptor and path; `ignore` is refused by this
 # engine, naming why.
@@ -40,7 +40,7 @@ done
 
 # rules given at restore come first: this one keeps the data file closed
 echo "file close path=$tmp/data" >"$tmp/at-restore"
-restore "$tmp/r3.out" "$tmp/img" --env CRAC_RESTORE_POLICIES="$tmp/at-restore" --env POLICY_STATE_DATA=closed
+restore "$tmp/r3.out" "$tmp/img" --policies "$tmp/at-restore" --env POLICY_STATE_DATA=closed
 rc=$?
 cat "$tmp/r3.out"
 [ $rc -eq 0 ] || fail "restore with policies: exit $rc"
