@@ -146,6 +146,14 @@ static int read_meta(struct crac_img *img, crac_error **err)
     return 0;
 }
 
+static bool zero_bytes(const char *p, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (p[i])
+            return false;
+    return true;
+}
+
 static int load_sections(struct crac_img *img, crac_error **err)
 {
     const struct crac_img_header *h = img->hdr;
@@ -156,17 +164,28 @@ static int load_sections(struct crac_img *img, crac_error **err)
         *err = bad(img->dir, "unexpected section count");
         return -1;
     }
+    uint64_t at = sizeof(struct crac_img_header);
     for (unsigned i = 0; i < h->nsections; i++) {
         const struct crac_img_section *s = &h->sections[i];
-        if (s->type != i + 1 || s->offset > h->meta_size || s->size > h->meta_size - s->offset) {
+        /* Sections follow each other as the writer lays them out; the
+         * padding between them is zero: no byte escapes a check. */
+        uint64_t padded = (s->size + 7) & ~7ULL;
+        if (s->type != i + 1 || s->offset != at || s->size > h->meta_size ||
+            padded > h->meta_size - s->offset ||
+            !zero_bytes(base + s->offset + s->size, padded - s->size)) {
             *err = bad(img->dir, "section table out of bounds (corrupted image)");
             return -1;
         }
+        at = s->offset + padded;
         if (XXH3_64bits(base + s->offset, s->size) != s->hash) {
             *err = crac__error_src("image", "%s: checksum mismatch in section '%s' (corrupted image)",
                                    img->dir, names[s->type]);
             return -1;
         }
+    }
+    if (at != h->meta_size) {
+        *err = bad(img->dir, "meta has bytes outside its sections (corrupted image)");
+        return -1;
     }
 #define SEC(t) (&h->sections[(t) - 1])
     if (SEC(CRAC_SEC_PROC)->size != sizeof(struct crac_img_proc) ||
