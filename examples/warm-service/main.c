@@ -181,10 +181,50 @@ static int start_listening(struct service *s)
     return 0;
 }
 
+/* On another thread than the main loop's: make it stop using the socket and
+ * wait in pause_point() until socket_after lets it go on.  shutdown() wakes
+ * an accept() blocked on a listening socket (it returns EINVAL). */
+static void pause_main_loop(struct service *s)
+{
+    if (pthread_equal(pthread_self(), s->main_thread))
+        return; /* the main loop itself asked for the checkpoint */
+    pthread_mutex_lock(&s->mu);
+    s->pausing = true;
+    if (s->lis.fd >= 0)
+        shutdown(s->lis.fd, SHUT_RDWR);
+    while (!s->paused)
+        pthread_cond_wait(&s->cv, &s->mu);
+    pthread_mutex_unlock(&s->mu);
+}
+
+static void resume_main_loop(struct service *s)
+{
+    pthread_mutex_lock(&s->mu);
+    s->pausing = false;
+    pthread_cond_broadcast(&s->cv);
+    pthread_mutex_unlock(&s->mu);
+}
+
+/* Where the main loop waits while a checkpoint from outside is under way
+ * (a checkpoint parks it here and a restore brings it back here). */
+static void pause_point(struct service *s)
+{
+    pthread_mutex_lock(&s->mu);
+    if (s->pausing) {
+        s->paused = true;
+        pthread_cond_broadcast(&s->cv);
+        while (s->pausing)
+            pthread_cond_wait(&s->cv, &s->mu);
+        s->paused = false;
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
 static crac_error *socket_before(crac_resource *r, crac_context *ctx)
 {
     (void)ctx;
     struct service *s = container_of(r, struct service, socket_res);
+    pause_main_loop(s);
     s->was_listening = s->listening;
     s->listening = false;
     listener_close(&s->lis);
@@ -197,11 +237,13 @@ static crac_error *socket_after(crac_resource *r, crac_context *ctx)
 {
     (void)ctx;
     struct service *s = container_of(r, struct service, socket_res);
-    if (s->lis.fd >= 0)
-        return NULL;
-    int rc = listener_bind(&s->lis);
-    if (rc == 0 && s->was_listening && (rc = start_listening(s)) < 0)
-        listener_close(&s->lis);
+    int rc = 0;
+    if (s->lis.fd < 0) {
+        rc = listener_bind(&s->lis);
+        if (rc == 0 && s->was_listening && (rc = start_listening(s)) < 0)
+            listener_close(&s->lis);
+    }
+    resume_main_loop(s);
     if (rc < 0)
         return crac_error_new("cannot open 127.0.0.1:%u again: %s", (unsigned)s->lis.port,
                               strerror(-rc));
@@ -287,10 +329,18 @@ static void serve_one(struct service *s, int fd)
 static int serve(struct service *s)
 {
     for (;;) {
+        pause_point(s);
+        if (s->lis.fd < 0) {
+            say("cannot serve: the listening socket is closed\n");
+            return -1;
+        }
         int fd = accept4(s->lis.fd, NULL, NULL, SOCK_CLOEXEC);
         if (fd < 0) {
-            /* A client that gave up before we accepted is not our failure. */
+            /* A client that gave up before we accepted is not our failure;
+             * EINVAL/EBADF: a checkpoint from outside shut the socket down. */
             if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
+                continue;
+            if ((errno == EINVAL || errno == EBADF) && __atomic_load_n(&s->pausing, __ATOMIC_ACQUIRE))
                 continue;
             say("accept failed: %s\n", strerror(errno));
             return -1;
@@ -326,6 +376,9 @@ int main(int argc, char **argv)
         return dump_corpus(&o);
     s.start_ms = now_ms();
     s.lis = (struct listener){.fd = -1, .port = (uint16_t)o.port};
+    s.main_thread = pthread_self();
+    pthread_mutex_init(&s.mu, NULL);
+    pthread_cond_init(&s.cv, NULL);
     reseed(&s);
     /* Bound now, so a taken port fails at once; listening only once warm. */
     int rc = listener_bind(&s.lis);

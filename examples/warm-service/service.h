@@ -4,6 +4,7 @@
 #ifndef WARM_SERVICE_H
 #define WARM_SERVICE_H
 
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -26,6 +27,15 @@ struct service {
     uint64_t rng;
     uint64_t instance_id;
     bool checkpoint_requested; /* by POST /checkpoint, served by the main loop */
+    /* A checkpoint asked from outside (`crac checkpoint PID`) runs the
+     * callbacks on crac's control thread while the main loop may sit in
+     * accept() on the socket about to be closed: the callbacks pause the
+     * main loop first and let it go on after the restore. */
+    pthread_t main_thread;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    bool pausing;            /* asked by socket_before, under mu */
+    bool paused;             /* the main loop waits, under mu */
     crac_resource socket_res;
     crac_resource random_res;
 };
