@@ -91,6 +91,7 @@ static void capture_misc(struct crac__dump *d, struct crac_img_proc *p)
     umask(m);
     p->umask = m;
     p->personality = (uint32_t)personality(0xffffffff);
+    p->no_new_privs = (uint32_t)prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1;
     for (int i = 0; i < CRAC_NRLIMIT; i++) {
         struct rlimit r;
         if (getrlimit(i, &r) == 0) {
@@ -172,6 +173,9 @@ static void apply_process(const struct crac_img_proc *p)
     }
     umask((mode_t)p->umask);
     personality(p->personality);
+    /* A program that gave up privileges for good keeps them given up. */
+    if (p->no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+        warn("PR_SET_NO_NEW_PRIVS", errno);
     for (int i = 0; i < 3; i++) {
         /* Re-armed relative to now, so a periodic timer does not fire every
          * period missed while the image was on disk. */

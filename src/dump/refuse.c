@@ -54,8 +54,25 @@ static void check_maps(crac_error *problems)
     free(buf);
 }
 
+/* A seccomp filter cannot be installed again by the restorer (it would
+ * have to be rebuilt from the program's own rules): a restored process
+ * would run unconfined, so refuse rather than silently drop it. */
+static void check_seccomp(crac_error *problems)
+{
+    char buf[4096];
+    long n = crac__read_file("/proc/self/status", buf, sizeof(buf) - 1);
+    const char *s;
+    if (n <= 0)
+        return;
+    buf[n] = 0;
+    s = strstr(buf, "\nSeccomp:");
+    if (s && strtol(s + 9, NULL, 10) != 0)
+        add(problems, "a seccomp filter is installed: a restored process would run without it");
+}
+
 void crac__dump_refusals(crac_error *problems)
 {
     crac__safepoint_check(problems);
     check_maps(problems);
+    check_seccomp(problems);
 }

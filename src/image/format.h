@@ -156,6 +156,8 @@ struct crac_img_proc {
     uint64_t rlimit[CRAC_NRLIMIT][2]; /* cur, max */
     uint32_t umask;
     uint32_t personality;
+    uint32_t no_new_privs; /* PR_SET_NO_NEW_PRIVS: set again (it can only be set) */
+    uint32_t pad2;
     uint32_t cwd; /* offset in strings */
     char comm[16];
     char kernel_release[65];

@@ -10,7 +10,7 @@
  *                                  globals, stdio, vDSO clock, pid/tid, signals
  *   native-state env               prints CRAC_TEST_ENV after restore
  *   native-state refuse KIND       holds state v1 cannot save (fd, shared,
- *                                  sysv, deleted, child); expects the
+ *                                  sysv, deleted, child, seccomp); expects the
  *                                  checkpoint to fail naming it, exits 3
  *   native-state keep              keep_running: prints the restore count on
  *                                  both sides
@@ -30,7 +30,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ipc.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/shm.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -135,6 +138,7 @@ static int mode_memory(const char *tmp)
     memset(file + 4096, 'X', 4096);
     memset(file + 2 * 4096, 0, 4096);
     signal(SIGUSR1, on_usr1);
+    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
     printf("stdio before checkpoint, no newline yet:");
     clock_gettime(CLOCK_MONOTONIC, &before);
     if (checkpoint())
@@ -154,6 +158,7 @@ static int mode_memory(const char *tmp)
     EXPECT(file[0] == 'a' && file[4096] == 'X' && file[2 * 4096] == 0 && file[3 * 4096] == 'd',
            "file mapping %c %c %d %c", file[0], file[4096], file[2 * 4096], file[3 * 4096]);
     EXPECT(after.tv_sec >= before.tv_sec, "monotonic clock went backwards");
+    EXPECT(prctl(PR_GET_NO_NEW_PRIVS, 0, 0, 0, 0) == 1, "no_new_privs lost");
     EXPECT(getpid() == syscall(SYS_getpid), "getpid");
     EXPECT(gettid() == getpid(), "gettid %d getpid %d", gettid(), getpid());
     EXPECT(getpid() != pid0 || 1, "pid");
@@ -200,6 +205,12 @@ static int mode_refuse(const char *kind, const char *tmp)
             return 1;
         close(fd);
         unlink(path);
+    } else if (!strcmp(kind, "seccomp")) {
+        struct sock_filter allow[] = {BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW)};
+        struct sock_fprog prog = {1, allow};
+        if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0 ||
+            prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog) < 0)
+            return 1;
     } else if (!strcmp(kind, "child")) {
         if (fork() == 0) {
             sleep(30);
