@@ -74,6 +74,18 @@ static crac_error *dump_error(const struct crac__dump *d, int rc)
                            d->dest, d->err_what ? d->err_what : "writing the image", strerror(-rc));
 }
 
+/* Whether `crac restore --policies` gave rules (passed in the --env list). */
+static bool restore_policies_given(const struct crac_restore_info *info)
+{
+    const char *env = (const char *)info + info->env_off;
+    for (uint32_t i = 0, off = 0; i < info->env_count && off < info->env_len; i++) {
+        if (!strncmp(env + off, "CRAC_RESTORE_POLICIES=", 22))
+            return true;
+        off += (uint32_t)strlen(env + off) + 1;
+    }
+    return false;
+}
+
 /* Runs in the restored process on the checkpointing thread, right after
  * the blob's jump.  Other threads are still parked (one may hold the
  * allocator's or stdio's lock): only system calls until they are released. */
@@ -91,6 +103,7 @@ static int restored(const struct crac_restore_info *info)
     else
         crac__lazy_image_set(0, 0, 0);
     crac__proc_apply(&saved, info);
+    crac__fd_policy_reopen_early(restore_policies_given(info));
     crac__safepoint_resume_restored();
     crac__proc_apply_env(info);
     if (info->flags & CRAC_RI_VERBOSE) {

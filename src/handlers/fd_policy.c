@@ -31,6 +31,9 @@ struct entry {
     char where[192];            /* the rule */
     char *desc;                 /* "regular file /x (O_RDWR, ...)" */
     struct crac__reopen ro;     /* REOPEN only */
+    bool early;                 /* reopened by crac__fd_policy_reopen_early() */
+    int early_rc;               /* its result: 0 or -errno, */
+    const char *early_step;     /* and the step that failed */
 };
 
 static struct entry *entries;
@@ -230,6 +233,21 @@ static crac_error *restore_policies(void)
     return err;
 }
 
+void crac__fd_policy_reopen_early(bool rules_at_restore)
+{
+    /* Rules given at restore decide what is reopened; reading them needs
+     * the heap, so then the after-restore callback does it all. */
+    if (rules_at_restore)
+        return;
+    for (size_t i = 0; i < n_entries; i++) {
+        struct entry *e = &entries[i];
+        if (e->action != CRAC__ACT_REOPEN)
+            continue;
+        e->early_rc = crac__reopen_raw(&e->ro, &e->early_step);
+        e->early = true;
+    }
+}
+
 static crac_error *after(crac_resource *self, crac_context *ctx)
 {
     (void)self, (void)ctx;
@@ -242,8 +260,14 @@ static crac_error *after(crac_resource *self, crac_context *ctx)
         crac_error *err = NULL;
         if (e->action != CRAC__ACT_REOPEN)
             continue;
-        if (still_reopen(e, &err) && crac__reopen_apply(&e->ro, e->desc, &err) == 0)
+        if (e->early) {
+            if (e->early_rc == 0)
+                warn_line(e, "reopened after the restore");
+            else
+                err = crac__reopen_error(&e->ro, e->desc, e->early_rc, e->early_step);
+        } else if (still_reopen(e, &err) && crac__reopen_apply(&e->ro, e->desc, &err) == 0) {
             warn_line(e, "reopened after the restore");
+        }
         if (err) {
             failed++;
             if (nerr < sizeof(errs) / sizeof(errs[0]))

@@ -55,6 +55,12 @@ int crac__reopen_capture(const struct crac__fd_info *fi, struct crac__reopen *r,
 /* Opens it again on r->fd (which must be free).  0, or -1 with *err naming
  * the descriptor and path. */
 int crac__reopen_apply(const struct crac__reopen *r, const char *desc, crac_error **err);
+/* The same with system calls only (other threads may be parked holding the
+ * allocator's or stdio's locks): 0, or -errno with *step naming what failed
+ * (-EBUSY: the number is taken).  crac__reopen_error() words the failure. */
+int crac__reopen_raw(const struct crac__reopen *r, const char **step);
+crac_error *crac__reopen_error(const struct crac__reopen *r, const char *desc, int rc,
+                               const char *step);
 void crac__reopen_free(struct crac__reopen *r);
 
 #endif

@@ -240,27 +240,44 @@ static void rewatch(const struct crac__reopen *r)
     }
 }
 
-int crac__reopen_apply(const struct crac__reopen *r, const char *desc, crac_error **err)
+int crac__reopen_raw(const struct crac__reopen *r, const char **step)
 {
-    char taken[64], link[256];
-    const char *step = "open";
-    snprintf(taken, sizeof(taken), "/proc/self/fd/%d", r->fd);
-    if (fcntl(r->fd, F_GETFD) >= 0) {
-        ssize_t n = readlink(taken, link, sizeof(link) - 1);
-        link[n > 0 ? n : 0] = '\0';
-        *err = crac__error_src("crac", "fd %d: cannot reopen %s: the number is taken by %s",
-                               r->fd, desc, link);
-        return -1;
-    }
-    int got = r->kind == CRAC__FD_SOCKET ? open_socket(r, &step) : open_file(r, &step);
+    *step = "open";
+    if (fcntl(r->fd, F_GETFD) >= 0)
+        return -EBUSY; /* the number is taken */
+    int got = r->kind == CRAC__FD_SOCKET ? open_socket(r, step) : open_file(r, step);
     int rc = got < 0 ? got : place(got, r->fd, r->cloexec);
     if (rc < 0) {
         if (got >= 0)
-            step = "dup3";
-        *err = crac__error_src("crac", "fd %d: cannot reopen %s: %s%s%s: %s", r->fd, desc,
-                               step, r->path ? " " : "", r->path ? r->path : "", strerror(-rc));
-        return -1;
+            *step = "dup3";
+        return rc;
     }
     rewatch(r);
+    return 0;
+}
+
+crac_error *crac__reopen_error(const struct crac__reopen *r, const char *desc, int rc,
+                               const char *step)
+{
+    if (rc == -EBUSY) {
+        char taken[64], link[256];
+        snprintf(taken, sizeof(taken), "/proc/self/fd/%d", r->fd);
+        ssize_t n = readlink(taken, link, sizeof(link) - 1);
+        link[n > 0 ? n : 0] = '\0';
+        return crac__error_src("crac", "fd %d: cannot reopen %s: the number is taken by %s",
+                               r->fd, desc, link);
+    }
+    return crac__error_src("crac", "fd %d: cannot reopen %s: %s%s%s: %s", r->fd, desc, step,
+                           r->path ? " " : "", r->path ? r->path : "", strerror(-rc));
+}
+
+int crac__reopen_apply(const struct crac__reopen *r, const char *desc, crac_error **err)
+{
+    const char *step;
+    int rc = crac__reopen_raw(r, &step);
+    if (rc < 0) {
+        *err = crac__reopen_error(r, desc, rc, step);
+        return -1;
+    }
     return 0;
 }

@@ -112,4 +112,12 @@ void crac__control_start(void);
  * Returns the bytes used (0 outside a cycle). */
 size_t crac__cycle_resource_names(char *buf, size_t cap);
 
+/* ---- for engines that restore with the other threads parked (fd_policy.c) ----
+ * After a real restore, before the other threads run again: reopens what
+ * the policies closed with `reopen`, with system calls only, so a thread
+ * resumes in a call on that descriptor as if it had never been closed.
+ * The FD tier's after-restore then only reports.  With rules given at
+ * restore (true), nothing is done here (they need the heap to be read). */
+void crac__fd_policy_reopen_early(bool rules_at_restore);
+
 #endif
