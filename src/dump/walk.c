@@ -18,6 +18,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 #include "image/hash.h"
 #include "dump/dump.h"
@@ -199,6 +200,13 @@ static int save_pages(struct crac__dump *d, struct crac_img_region *r, bool all)
     return rc;
 }
 
+static uint64_t clock_ns(clockid_t c)
+{
+    struct timespec ts;
+    clock_gettime(c, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
 /* Anonymous kinds that the kernel names in brackets. */
 static uint32_t bracket_kind(const struct crac_map *m)
 {
@@ -287,6 +295,8 @@ int crac__dump_write(struct crac__dump *d, struct crac_img_proc *p)
      * the preparation allocated: the restored [heap] ends exactly here, and
      * glibc's cached break must agree with the kernel's. */
     p->brk = (uint64_t)syscall(SYS_brk, 0);
+    p->monotonic_ns = clock_ns(CLOCK_MONOTONIC);
+    p->boottime_ns = clock_ns(CLOCK_BOOTTIME);
     /* Threads parked, the records complete: keep the live ones. */
     d->nthreads = 0;
     for (uint32_t i = 0; i < crac__nthreads; i++)

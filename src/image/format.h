@@ -158,6 +158,9 @@ struct crac_img_proc {
     uint32_t personality;
     uint32_t no_new_privs; /* PR_SET_NO_NEW_PRIVS: set again (it can only be set) */
     uint32_t pad2;
+    /* CLOCK_MONOTONIC and CLOCK_BOOTTIME when memory was saved: a restore
+     * keeps the restored process's clocks from going back before these */
+    uint64_t monotonic_ns, boottime_ns;
     uint32_t cwd; /* offset in strings */
     char comm[16];
     char kernel_release[65];

@@ -14,6 +14,8 @@
  * SIGTERM, SIGINT and SIGHUP to it, and exits with its status.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <time.h>
 #include <linux/capability.h>
 #include <sched.h>
 #include <signal.h>
@@ -159,6 +161,58 @@ static pid_t clone3_pid(uint64_t flags, pid_t set_tid)
     return (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
 }
 
+static uint64_t clock_ns(clockid_t c)
+{
+    struct timespec ts;
+    clock_gettime(c, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+/* After a reboot, or on another machine, CLOCK_MONOTONIC and CLOCK_BOOTTIME
+ * may be behind where the saved process left them: time would go backwards
+ * for it (timeouts computed before the checkpoint would wait for hours).
+ * The child we are about to fork gets a time namespace whose offsets put
+ * them back ahead.  Needs CAP_SYS_ADMIN; called just before that fork.
+ * Returns 1 when an offset was set, 0 when none was needed, -errno. */
+static int clocks_forward(const struct crac_img *img)
+{
+    uint64_t mono = clock_ns(CLOCK_MONOTONIC), boot = clock_ns(CLOCK_BOOTTIME);
+    uint64_t want_mono = img->proc->monotonic_ns, want_boot = img->proc->boottime_ns;
+    char text[128];
+    int fd, n;
+    if (mono >= want_mono && boot >= want_boot)
+        return 0;
+    /* a margin for the time the restore itself takes */
+    uint64_t dm = want_mono > mono ? want_mono - mono + 1000000000ULL : 0;
+    uint64_t db = want_boot > boot ? want_boot - boot + 1000000000ULL : 0;
+    if (unshare(CLONE_NEWTIME) < 0)
+        return -errno;
+    n = snprintf(text, sizeof(text), "monotonic %llu %llu\nboottime %llu %llu\n",
+                 (unsigned long long)(dm / 1000000000ULL), (unsigned long long)(dm % 1000000000ULL),
+                 (unsigned long long)(db / 1000000000ULL), (unsigned long long)(db % 1000000000ULL));
+    fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -errno;
+    if (write(fd, text, (size_t)n) != n) {
+        int e = errno;
+        close(fd);
+        return -e;
+    }
+    close(fd);
+    return 1;
+}
+
+static void clocks_forward_or_warn(const struct crac_img *img)
+{
+    int rc = clocks_forward(img);
+    if (rc < 0)
+        fprintf(stderr, "crac restore: warning: the clocks are behind the image's and a time "
+                "namespace cannot be made (%s): CLOCK_MONOTONIC goes backwards for the "
+                "restored process\n", strerror(-rc));
+    else if (rc > 0)
+        crac__log("restore: clocks behind the image's: a time namespace keeps them ahead");
+}
+
 /* In the namespace's init: a /proc of its own, so that the restored process
  * sees itself (and its threads) under the ids it has. */
 static int ns_setup(void)
@@ -177,6 +231,7 @@ int crac__pid_mode_enter(const struct crac_img *img, enum crac__pid_mode *modep,
     if (mode == PID_KEEP && fallback) {
         /* auto chose keep because the ids were free a moment ago; another
          * restore of the same image may have taken them since. */
+        clocks_forward_or_warn(img);
         child = clone3_pid(0, img->proc->pid);
         if (child > 0)
             wait_and_exit(child);
@@ -189,8 +244,15 @@ int crac__pid_mode_enter(const struct crac_img *img, enum crac__pid_mode *modep,
         }
         *modep = mode = has_cap(CAP_ADMIN) ? PID_NS : PID_NEW;
     }
-    if (mode == PID_NEW)
+    if (mode == PID_NEW) {
+        /* This process becomes the restored one: no fork to give a time
+         * namespace to. */
+        if (clock_ns(CLOCK_MONOTONIC) < img->proc->monotonic_ns)
+            fprintf(stderr, "crac restore: warning: CLOCK_MONOTONIC is behind the image's (a "
+                    "reboot, or another machine): it goes backwards for the restored process; "
+                    "--pid keep or ns (CAP_SYS_ADMIN) keep it ahead\n");
         return 0;
+    }
     if (mode == PID_NS) {
         child = clone3_pid(CLONE_NEWPID | CLONE_NEWNS, 0);
         if (child < 0) {
@@ -206,6 +268,7 @@ int crac__pid_mode_enter(const struct crac_img *img, enum crac__pid_mode *modep,
             _exit(1);
         }
     }
+    clocks_forward_or_warn(img);
     child = clone3_pid(0, img->proc->pid);
     if (child < 0) {
         *err = crac__error_src("restore", "cannot take pid %d: %s", img->proc->pid, strerror(errno));

@@ -12,6 +12,8 @@
  *   native-state refuse KIND       holds state v1 cannot save (fd, shared,
  *                                  sysv, deleted, child, seccomp); expects the
  *                                  checkpoint to fail naming it, exits 3
+ *   native-state clock             after restore, CLOCK_MONOTONIC is not
+ *                                  behind where it was ("CLOCK OK")
  *   native-state keep              keep_running: prints the restore count on
  *                                  both sides
  *   native-state spin              after restore, loops until killed (for
@@ -242,6 +244,16 @@ int main(int argc, char **argv)
     }
     if (argc >= 3 && !strcmp(argv[1], "refuse"))
         return mode_refuse(argv[2], tmp);
+    if (argc >= 2 && !strcmp(argv[1], "clock")) {
+        struct timespec a, b;
+        clock_gettime(CLOCK_MONOTONIC, &a);
+        if (checkpoint())
+            return 1;
+        clock_gettime(CLOCK_MONOTONIC, &b);
+        printf("%s %lld -> %lld\n", b.tv_sec >= a.tv_sec ? "CLOCK OK" : "CLOCK BACKWARDS",
+               (long long)a.tv_sec, (long long)b.tv_sec);
+        return b.tv_sec >= a.tv_sec ? 0 : 1;
+    }
     if (argc >= 2 && !strcmp(argv[1], "keep")) {
         if (checkpoint())
             return 1;
