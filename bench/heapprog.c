@@ -9,13 +9,22 @@
  * instruction after the checkpoint call"), then it reads all of its memory
  * back, checking every word, and prints how long that took.
  *
+ * With --threads N it also starts N threads in mixed states before the
+ * checkpoint (the issue's "8 threads" row): some computing, some blocked in
+ * nanosleep, pthread_cond_wait, a contended mutex and poll.  They are
+ * stopped, joined and their work checked after the read-back, so the time
+ * to the mark includes bringing every thread back but not checking them.
+ *
  * Everything it reports is a "key=value" line on stdout, written with
  * write(2) so nothing sits in a stdio buffer across the checkpoint.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,7 +39,8 @@
 #define WORDS (PAGE / 8)
 
 static const char usage[] =
-    "usage: heapprog --mib N [--layout mixed|alternate|halves]\n"
+    "usage: heapprog --mib N [--layout mixed|alternate|halves] [--threads N]\n"
+    "                [--serve]\n"
     "\n"
     "Benchmark subject for bench/run.sh.  Allocates N MiB of heap, touches all\n"
     "of it, makes about half of the pages non-zero, then checkpoints itself with\n"
@@ -45,13 +55,24 @@ static const char usage[] =
     "  alternate  every other page zero (the most fragmented image)\n"
     "  halves     first half non-zero, second half zero (one run)\n"
     "\n"
+    "--threads N  start N more threads before the checkpoint (default 0), in\n"
+    "             turn: computing, computing, nanosleep 1 ms, cond_wait,\n"
+    "             poll 5 ms, a mutex the main thread holds across the\n"
+    "             checkpoint, cond_wait, nanosleep 20 ms; after the read-back\n"
+    "             they are stopped, joined and their results checked\n"
+    "--serve      after a restore and its checks, stay up until killed (for\n"
+    "             many instances at once)\n"
+    "\n"
     "output, one key=value per line on stdout:\n"
     "  before the checkpoint: heap_bytes, heap_nonzero_bytes, proc_nonzero_bytes\n"
     "    (every non-zero page of the process the dumper should save),\n"
     "    readall_before_ns\n"
     "  after a kept-running checkpoint: ckpt_ns, ckpt_user_ns, ckpt_sys_ns\n"
     "    (the call's wall time, and the CPU time the process spent in it)\n"
-    "  after a restore: mark (CLOCK_REALTIME ns, printed first), readall_ns,\n"
+    "  after a restore: mark (CLOCK_REALTIME ns, printed first), runq_wait_ns\n"
+    "    (how long this thread's task had been ready to run but waiting for a\n"
+    "    CPU, by /proc/thread-self/schedstat, since the task began), readall_ns,\n"
+    "    threads_ns (stopping and joining the threads: 0 without --threads),\n"
     "    verify=ok (or verify=FAIL and exit status 1)\n";
 
 /* One line, one write(2): unbuffered, so neither lost nor doubled across
@@ -219,16 +240,164 @@ static uint64_t proc_nonzero_bytes(void)
     return total;
 }
 
+/* The second field of /proc/thread-self/schedstat: nanoseconds this task
+ * spent runnable but waiting for a CPU.  After a restore the task is one
+ * `crac restore` started, so this says how much of the time to the mark was
+ * other threads (ours, once released, or anyone's) having the CPUs. */
+static long long runq_wait_ns(void)
+{
+    char buf[128];
+    unsigned long long run, wait;
+    int fd = open("/proc/thread-self/schedstat", O_RDONLY | O_CLOEXEC);
+    ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof(buf) - 1);
+    if (fd >= 0)
+        close(fd);
+    if (n <= 0)
+        return -1;
+    buf[n] = 0;
+    return sscanf(buf, "%llu %llu", &run, &wait) == 2 ? (long long)wait : -1;
+}
+
+/* ---- --threads: a process whose other threads are in mixed states ---- */
+
+#define MAX_THREADS 64
+static pthread_t th[MAX_THREADS];
+static int nthreads;
+static atomic_int ready, stop;
+static pthread_mutex_t held = PTHREAD_MUTEX_INITIALIZER; /* main holds it across */
+static pthread_mutex_t cmtx = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t cond = PTHREAD_COND_INITIALIZER;
+static int cond_flag;
+/* computing threads: the number of steps and the value reached, which must
+ * agree when main recomputes them; the others set done[i] */
+static uint64_t steps[MAX_THREADS], value[MAX_THREADS];
+static int done[MAX_THREADS];
+
+static uint64_t lcg(uint64_t x)
+{
+    return x * 6364136223846793005ULL + 1442695040888963407ULL;
+}
+
+static void *compute(void *arg)
+{
+    int i = (int)(intptr_t)arg;
+    uint64_t x = (uint64_t)i + 1, k = 0;
+    atomic_fetch_add(&ready, 1);
+    while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
+        x = lcg(x);
+        k++;
+    }
+    value[i] = x;
+    steps[i] = k;
+    return NULL;
+}
+
+static void *sleeper(void *arg)
+{
+    int i = (int)(intptr_t)arg;
+    /* one short and one long sleeper: a restart of a call interrupted early
+     * or late in its sleep */
+    struct timespec ts = {0, (i % 8 == 2 ? 1 : 20) * 1000000L};
+    atomic_fetch_add(&ready, 1);
+    while (!atomic_load(&stop))
+        nanosleep(&ts, NULL);
+    done[i] = 1;
+    return NULL;
+}
+
+static void *condwaiter(void *arg)
+{
+    int i = (int)(intptr_t)arg;
+    pthread_mutex_lock(&cmtx);
+    atomic_fetch_add(&ready, 1);
+    while (!cond_flag)
+        pthread_cond_wait(&cond, &cmtx);
+    pthread_mutex_unlock(&cmtx);
+    done[i] = 1;
+    return NULL;
+}
+
+static void *poller(void *arg)
+{
+    int i = (int)(intptr_t)arg;
+    atomic_fetch_add(&ready, 1);
+    while (!atomic_load(&stop))
+        poll(NULL, 0, 5);
+    done[i] = 1;
+    return NULL;
+}
+
+static void *locker(void *arg)
+{
+    int i = (int)(intptr_t)arg;
+    atomic_fetch_add(&ready, 1);
+    pthread_mutex_lock(&held); /* blocks until main lets go after the restore */
+    pthread_mutex_unlock(&held);
+    done[i] = 1;
+    return NULL;
+}
+
+static void *(*const kinds[8])(void *) = {compute, compute, sleeper, condwaiter,
+                                          poller,  locker,  condwaiter, sleeper};
+
+static int start_threads(int n)
+{
+    pthread_mutex_lock(&held);
+    for (nthreads = 0; nthreads < n; nthreads++) {
+        int e = pthread_create(&th[nthreads], NULL, kinds[nthreads % 8], (void *)(intptr_t)nthreads);
+        if (e) {
+            fprintf(stderr, "heapprog: pthread_create: %s\n", strerror(e));
+            return -1;
+        }
+    }
+    while (atomic_load(&ready) < n)
+        usleep(1000);
+    /* the computing threads well under way, the others in their calls */
+    usleep(20000);
+    return 0;
+}
+
+/* Wakes every thread, joins it and checks its work; returns how many are
+ * wrong. */
+static int stop_threads(void)
+{
+    int bad = 0;
+    atomic_store(&stop, 1);
+    pthread_mutex_lock(&cmtx);
+    cond_flag = 1;
+    pthread_cond_broadcast(&cond);
+    pthread_mutex_unlock(&cmtx);
+    pthread_mutex_unlock(&held);
+    for (int i = 0; i < nthreads; i++) {
+        if (pthread_join(th[i], NULL)) {
+            bad++;
+            continue;
+        }
+        if (kinds[i % 8] == compute) {
+            uint64_t x = (uint64_t)i + 1;
+            for (uint64_t k = 0; k < steps[i]; k++)
+                x = lcg(x);
+            bad += steps[i] == 0 || x != value[i];
+        } else {
+            bad += !done[i];
+        }
+    }
+    nthreads = 0;
+    return bad;
+}
+
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"mib", required_argument, NULL, 'm'},
         {"layout", required_argument, NULL, 'l'},
+        {"threads", required_argument, NULL, 't'},
+        {"serve", no_argument, NULL, 's'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
-    long mib = -1;
-    int c;
+    long mib = -1, nthr = 0;
+    int c, serve = 0;
     while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
         switch (c) {
         case 'm':
@@ -246,6 +415,12 @@ int main(int argc, char **argv)
                 return 2;
             }
             break;
+        case 't':
+            nthr = strtol(optarg, NULL, 10);
+            break;
+        case 's':
+            serve = 1;
+            break;
         case 'h':
             fputs(usage, stdout);
             return 0;
@@ -254,7 +429,7 @@ int main(int argc, char **argv)
             return 2;
         }
     }
-    if (mib <= 0 || optind != argc) {
+    if (mib <= 0 || nthr < 0 || nthr > MAX_THREADS || optind != argc) {
         fputs(usage, stderr);
         return 2;
     }
@@ -283,6 +458,8 @@ int main(int argc, char **argv)
     out("heap_bytes=%llu\nheap_nonzero_bytes=%llu\nreadall_before_ns=%llu\n",
         (unsigned long long)bytes, (unsigned long long)(nonzero * PAGE),
         (unsigned long long)(now_ns(CLOCK_MONOTONIC) - t));
+    if (nthr && start_threads((int)nthr) < 0)
+        return 1;
     out("proc_nonzero_bytes=%llu\n", (unsigned long long)proc_nonzero_bytes());
 
     crac_error *err = NULL;
@@ -293,15 +470,27 @@ int main(int argc, char **argv)
     uint64_t mark = now_ns(CLOCK_REALTIME);
     uint64_t t_after = now_ns(CLOCK_MONOTONIC);
     if (rc == 0 && crac_restore_count() > 0) {
-        out("mark=%llu\n", (unsigned long long)mark);
+        out("mark=%llu\nrunq_wait_ns=%lld\n", (unsigned long long)mark, runq_wait_ns());
         t = now_ns(CLOCK_MONOTONIC);
         uint64_t bad = verify(mem, nz, npages, &sum);
         uint64_t took = now_ns(CLOCK_MONOTONIC) - t;
-        out("readall_ns=%llu\nsum=%llx\nverify=%s\n", (unsigned long long)took,
-            (unsigned long long)sum, bad ? "FAIL" : "ok");
+        t = now_ns(CLOCK_MONOTONIC);
+        int bad_threads = stop_threads();
+        uint64_t took_threads = now_ns(CLOCK_MONOTONIC) - t;
+        out("readall_ns=%llu\nthreads_ns=%llu\nsum=%llx\nverify=%s\n", (unsigned long long)took,
+            (unsigned long long)took_threads, (unsigned long long)sum,
+            bad || bad_threads ? "FAIL" : "ok");
         if (bad)
             fprintf(stderr, "heapprog: %llu pages differ after the restore\n", (unsigned long long)bad);
-        return bad ? 1 : 0;
+        if (bad_threads)
+            fprintf(stderr, "heapprog: %d threads did not finish their work right\n", bad_threads);
+        if (bad || bad_threads)
+            return 1;
+        /* an instance that stays up, as a service would: the driver
+         * kills it */
+        while (serve)
+            pause();
+        return 0;
     }
     if (rc != 0) {
         char *s = crac_error_format(err);

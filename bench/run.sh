@@ -3,12 +3,13 @@
 #
 # bench/restore (`make bench`): checkpoint and restore a process with 1 MiB,
 # 64 MiB and 1 GiB of touched heap (half of it non-zero) with the native
-# engine, and measure each figure against its floor in the same run,
-# interleaved (A, B, A, B, ...): this VM's memory and disk are too noisy for
-# absolute numbers to mean much from one minute to the next.
+# engine, eagerly and with --lazy; a process with 8 more threads; and 16
+# instances of one image at once.  Each figure is measured against its floor
+# in the same run, interleaved (A, B, A, B, ...): this VM's memory and disk
+# are too noisy for absolute numbers to mean much from one minute to the next.
 #
-# All timing is done in C (bench/heapprog.c, timerun.c, floor.c) with
-# clock_gettime; this script only starts the steps and takes medians.
+# All timing is done in C (bench/heapprog.c, timerun.c, fanout.c, floor.c)
+# with clock_gettime; this script only starts the steps and takes medians.
 # Everything it starts runs in its own process group, killed by that
 # group's id when the step ends or the script is interrupted.
 set -u
@@ -21,22 +22,37 @@ Runs the restore benchmark and prints one table (docs/benchmarks.md says
 what each column measures).  Build first: make bench (which runs this).
 
 environment:
+  BENCH_ROWS    row kinds to run (default "heap threads instances"):
+                  heap       each size of BENCH_SIZES; from 16 MiB also a
+                             "lazy" row (crac restore --lazy, same image)
+                  threads    1 MiB heap and BENCH_THREADS more threads, against
+                             the 1 MiB single-threaded restore in the same run
+                  instances  BENCH_INSTANCES restores of one image of the
+                             threads process at once, against as many
+                             fork+exec of /bin/true at once
   BENCH_SIZES   heap sizes in MiB (default "1 64 1024"; "1 64" with BENCH_QUICK)
-  BENCH_RUNS    runs per size (default 11 below 64 MiB, 5 below 1 GiB, 3 above;
-                3 and 2 with BENCH_QUICK)
+  BENCH_RUNS    runs per row (default 11 below 64 MiB and for threads and
+                instances, 5 below 1 GiB, 3 above; 3 and 2 with BENCH_QUICK)
+  BENCH_THREADS threads besides the main one for the threads and instances
+                rows (default 8)
+  BENCH_INSTANCES  concurrent restores for the instances row (default 16)
   BENCH_QUICK   1: a fast smoke run (fewer runs, no 1 GiB)
   BENCH_DIR     where images and the plain-write file go (default /tmp): one
                 file system for both, so the checkpoint and its floor compare
   BENCH_LAYOUT  where the zero pages are: mixed (default), alternate, halves
                 (see build/bench/heapprog --help)
   BENCH_RAW     also write every run's raw figures (ns, bytes) to this file
-  BENCH_MEMORY  the state of free memory before each measured step; on this VM
-                memory free for over 2 s is handed back to the host and is
-                slow to fault in again (docs/benchmarks.md):
-                  warm  (default) touch and free 2 x size + 256 MiB first
-                  cold  wait 4 s first, so free memory is back with the host
+  BENCH_MEMORY  the state of free memory before each measured step of a row
+                of 16 MiB or more; on this VM memory free for over 2 s is
+                handed back to the host and is slow to fault in again
+                (docs/benchmarks.md):
+                  cold  (default) wait 4 s first, so free memory is back with
+                        the host, as a restore on a VM that was idle meets it
+                  warm  touch and free 2 x size + 256 MiB first, as if another
+                        process had just freed that much
                   as-is leave it as the previous step left it
-  BENCH_ROWS    row kinds to run (default "heap")
+                Smaller rows always run as-is: a few MiB come from memory
+                freed recently, which the host has not taken.
   CRAC_BUILD    build directory (default build/)
 EOF
 }
@@ -54,14 +70,19 @@ quick=${BENCH_QUICK:-0}
 [ "$quick" = 0 ] && quick=
 if [ -n "$quick" ]; then sizes=${BENCH_SIZES:-1 64}; else sizes=${BENCH_SIZES:-1 64 1024}; fi
 layout=${BENCH_LAYOUT:-mixed}
-rows=${BENCH_ROWS:-heap}
+rows=${BENCH_ROWS:-heap threads instances}
 dir=${BENCH_DIR:-/tmp}
-memory=${BENCH_MEMORY:-warm}
+memory=${BENCH_MEMORY:-cold}
 case $memory in warm | cold | as-is) ;; *) echo "bench: BENCH_MEMORY must be warm, cold or as-is" >&2; exit 2 ;; esac
+nthreads=${BENCH_THREADS:-8}
+ninst=${BENCH_INSTANCES:-16}
+case $nthreads$ninst in '' | *[!0-9]*) echo "bench: BENCH_THREADS and BENCH_INSTANCES must be numbers" >&2; exit 2 ;; esac
+if [ "$nthreads" -lt 1 ] || [ "$nthreads" -gt 64 ]; then echo "bench: BENCH_THREADS must be 1 to 64" >&2; exit 2; fi
+if [ "$ninst" -lt 1 ] || [ "$ninst" -gt 256 ]; then echo "bench: BENCH_INSTANCES must be 1 to 256" >&2; exit 2; fi
 
 die() { echo "bench: $*" >&2; exit 1; }
 
-for f in "$crac" "$bin/heapprog" "$bin/timerun" "$bin/floor"; do
+for f in "$crac" "$bin/heapprog" "$bin/timerun" "$bin/fanout" "$bin/floor"; do
     [ -x "$f" ] || die "$f is not built (run: make bench)"
 done
 [ -d "$dir" ] && [ -w "$dir" ] || die "BENCH_DIR $dir is not a writable directory"
@@ -118,19 +139,26 @@ need() { # file key...: every key present and numeric
 # Each prints its figures as "key=value" lines into $work/<name>.
 
 # Checkpoint: heapprog with keep_running=true reports the time of the call.
-ckpt() { # mib img
-    rm -rf "$2"
-    step "$work/ckpt" env CRAC_ENGINE=native CRAC_CHECKPOINT_TO="$2" \
-        CRAC_ENGINE_OPTIONS=keep_running=true "$bin/heapprog" --mib "$1" --layout "$layout" ||
-        fail_step "checkpoint of $1 MiB" "$work/ckpt"
-    need "$work/ckpt" ckpt_ns proc_nonzero_bytes heap_nonzero_bytes || fail_step "checkpoint" "$work/ckpt"
+ckpt() { # out mib img [heapprog options]
+    local out=$1 mib=$2 img=$3
+    shift 3
+    rm -rf "$img"
+    step "$out" env CRAC_ENGINE=native CRAC_CHECKPOINT_TO="$img" \
+        CRAC_ENGINE_OPTIONS=keep_running=true "$bin/heapprog" --mib "$mib" --layout "$layout" "$@" ||
+        fail_step "checkpoint of $mib MiB $*" "$out"
+    need "$out" ckpt_ns proc_nonzero_bytes heap_nonzero_bytes || fail_step "checkpoint" "$out"
 }
 # Restore: timerun measures from before its fork to the restored mark.
-restore() { # img
-    step "$work/restore" "$bin/timerun" --mark -- "$crac" restore "$1" ||
-        fail_step "restore" "$work/restore"
-    [ "$(val "$work/restore" verify)" = ok ] && need "$work/restore" to_mark_ns readall_ns ||
-        fail_step "restore (memory read back wrong)" "$work/restore"
+restore() { # out img [crac restore options]
+    try_restore "$@" || fail_step "restore ${*:3} (or memory or threads wrong after it)" "$1"
+}
+# try_restore: the same, but a failure is only returned (for --lazy, which an
+# image with too many runs of pages can exceed the mapping limit with).
+try_restore() { # out img [crac restore options]
+    local out=$1 img=$2
+    shift 2
+    step "$out" "$bin/timerun" --mark -- "$crac" restore "$@" "$img" &&
+        [ "$(val "$out" verify)" = ok ] && need "$out" to_mark_ns readall_ns
 }
 floor_spawn() {
     step "$work/spawn" "$bin/timerun" -- /bin/true && need "$work/spawn" spawn_to_exit_ns ||
@@ -170,10 +198,10 @@ median_ratio() {
 }
 
 # ---- the table ----
-# Every row kind fills the same columns ("-" where one does not apply), so
-# later kinds (threads, instances) add a function and a name in BENCH_ROWS.
-row_fmt="%-7s %4s | %8s %8s %6s | %9s %9s %6s | %10s %14s %6s | %7s %7s\n"
-group_fmt="%13s|%-26s|%-28s|%-34s|%-16s\n"
+# Every row kind fills the same columns ("-" where one does not apply): a
+# new kind is a function row_KIND and a name in BENCH_ROWS.
+row_fmt="%-12s %4s | %8s %8s %6s | %9s %9s %6s | %10s %16s %6s | %7s %7s\n"
+group_fmt="%18s|%-26s|%-28s|%-36s|%-16s\n"
 table=$work/table
 results=$work/results # "name key value" lines for the targets
 : >"$table"
@@ -196,10 +224,11 @@ runs_for() { # mib
 SMALL_MIB=16
 
 # prewarm MIB: puts free memory in the state BENCH_MEMORY asks for before a
-# measured step (see the usage and docs/benchmarks.md).
+# measured step of a row of MIB (see the usage and docs/benchmarks.md).
 prewarm() {
+    [ "$1" -lt "$SMALL_MIB" ] && return
     case $memory in
-    warm) step "$work/warm" "$bin/floor" warm "$1" || fail_step "prewarm" "$work/warm" ;;
+    warm) step "$work/warm" "$bin/floor" warm $((2 * $1 + 256)) || fail_step "prewarm" "$work/warm" ;;
     cold) sleep "$cold_wait" ;;
     esac
 }
@@ -207,31 +236,47 @@ prewarm() {
 # page reporting delay); wait a little longer.
 cold_wait=4
 
+# disk_ok MIB LABEL: the image and the plain-write file exist at the same time
+disk_ok() {
+    local free need_b
+    free=$(df -P -B1 "$dir" | awk 'NR == 2 { print $4 }')
+    need_b=$(( $1 * 1048576 + (256 << 20) ))
+    if [ -n "$free" ] && [ "$free" -lt "$need_b" ]; then
+        echo "bench: skipping $2: $((free >> 20)) MiB free in $dir, $((need_b >> 20)) MiB needed" >&2
+        return 1
+    fi
+}
+
 row_heap() {
-    local size label l runs img r free need_b warm
+    local size label l runs img r lazy
     for size in $sizes; do
         label=$(label_size "$size")
         l=${label// /}
         runs=$(runs_for "$size")
-        warm=$((2 * size + 256))
-        # the image and the plain-write file exist at the same time
-        free=$(df -P -B1 "$dir" | awk 'NR == 2 { print $4 }')
-        need_b=$(( size * 1048576 + (256 << 20) ))
-        if [ -n "$free" ] && [ "$free" -lt "$need_b" ]; then
-            echo "bench: skipping $label: $((free >> 20)) MiB free in $dir, $((need_b >> 20)) MiB needed" >&2
-            continue
-        fi
+        disk_ok "$size" "$label" || continue
+        # --lazy is the answer for large images; at a few MiB there is
+        # nothing for it to save
+        lazy=
+        [ "$size" -ge "$SMALL_MIB" ] && lazy=1
         img=$work/img
         for ((r = 1; r <= runs; r++)); do
             echo "bench: heap $label run $r/$runs" >&2
-            prewarm "$warm"; ckpt "$size" "$img"
+            prewarm "$size"; ckpt "$work/ckpt" "$size" "$img"
             local meta pages
             meta=$(stat -c %s "$img/meta")
             pages=$(stat -c %s "$img/pages")
-            prewarm "$warm"; floor_write $((meta + pages))
-            prewarm "$warm"; floor_spawn
-            prewarm "$warm"; restore "$img"
-            prewarm "$warm"; floor_read "$img/pages"
+            prewarm "$size"; floor_write $((meta + pages))
+            prewarm "$size"; floor_spawn
+            prewarm "$size"; restore "$work/restore" "$img"
+            prewarm "$size"; floor_read "$img/pages"
+            if [ -n "$lazy" ]; then
+                prewarm "$size"
+                if ! try_restore "$work/lazy" "$img" --lazy; then
+                    echo "bench: lazy restore of $label failed (the row says so):" >&2
+                    sed 's/^/  /' "$work/lazy" "$work/stderr" | grep -v '^  sum=' >&2
+                    echo "label=${l}lazyfailed run=$r" >>"$raw"
+                fi
+            fi
             local mark readall before
             mark=$(val "$work/restore" to_mark_ns)
             readall=$(val "$work/restore" readall_ns)
@@ -246,6 +291,14 @@ row_heap() {
                 "restore_readall_ns=$((mark + readall))" \
                 "restore_extra_ns=$((mark + readall - before))" \
                 "spawn_ns=$(val "$work/spawn" spawn_to_exit_ns) read_ns=$(val "$work/read" read_ns)" >>"$raw"
+            if [ -n "$lazy" ] && need "$work/lazy" to_mark_ns readall_ns; then
+                mark=$(val "$work/lazy" to_mark_ns)
+                readall=$(val "$work/lazy" readall_ns)
+                echo "label=${l}lazy run=$r to_mark_ns=$mark readall_ns=$readall" \
+                    "readall_before_ns=$before restore_readall_ns=$((mark + readall))" \
+                    "restore_extra_ns=$((mark + readall - before))" \
+                    "read_ns=$(val "$work/read" read_ns)" >>"$raw"
+            fi
             rm -rf "$img"
         done
         local m_img m_nz r_rs r_lit floor_txt
@@ -268,7 +321,120 @@ row_heap() {
             "$(mib "$m_img")" "$(mib "$m_nz")" "$(pct "$m_img" "$m_nz")" \
             "$(ms "$(median "$l" to_mark_ns)")" "$floor_txt" "$(times "$r_rs")" \
             "$(ms "$(median "$l" readall_ns)")" "$(ms "$(median "$l" readall_before_ns)")"
+        local lazy_failed
+        lazy_failed=$(grep -c "^label=${l}lazyfailed " "$raw")
+        if [ -n "$lazy" ] && [ "$lazy_failed" -gt 0 ]; then
+            echo "$l lazy_failed $lazy_failed $runs" >>"$results"
+            emit_row "$label lazy" "$runs" - - - - - - "failed" "$lazy_failed of $runs" - - -
+        elif [ -n "$lazy" ]; then
+            r_rs=$(median_ratio "${l}lazy" restore_extra_ns read_ns)
+            r_lit=$(median_ratio "${l}lazy" restore_readall_ns read_ns)
+            echo "$l lazy_vs_read $r_rs $(median_ratio "${l}lazy" to_mark_ns read_ns)" >>"$results"
+            emit_row "$label lazy" "$runs" - - - - - - \
+                "$(ms "$(median "${l}lazy" to_mark_ns)")" "$(ms "$(median "${l}lazy" read_ns)") (read)" \
+                "$(times "$r_rs")" "$(ms "$(median "${l}lazy" readall_ns)")" \
+                "$(ms "$(median "${l}lazy" readall_before_ns)")"
+        fi
     done
+}
+
+# threads: the same 1 MiB process with $nthreads more threads in mixed states
+# (heapprog --threads), restored to the first instruction after the
+# checkpoint call, against the single-threaded 1 MiB process restored in the
+# same run (the order of the two alternates from run to run).
+row_threads() {
+    local size=1 runs r label="$nthreads threads" l=threads
+    runs=$(runs_for "$size")
+    for ((r = 1; r <= runs; r++)); do
+        echo "bench: $label run $r/$runs" >&2
+        ckpt "$work/ckpt1" "$size" "$work/img1"
+        ckpt "$work/ckptT" "$size" "$work/imgT" --threads "$nthreads"
+        local meta pages
+        meta=$(stat -c %s "$work/imgT/meta")
+        pages=$(stat -c %s "$work/imgT/pages")
+        floor_write $((meta + pages))
+        if ((r % 2)); then
+            restore "$work/restore1" "$work/img1"
+            restore "$work/restoreT" "$work/imgT"
+        else
+            restore "$work/restoreT" "$work/imgT"
+            restore "$work/restore1" "$work/img1"
+        fi
+        echo "label=$l run=$r ckpt_ns=$(val "$work/ckptT" ckpt_ns)" \
+            "ckpt1_ns=$(val "$work/ckpt1" ckpt_ns) write_ns=$(val "$work/write" write_ns)" \
+            "image_bytes=$((meta + pages))" \
+            "proc_nonzero_bytes=$(val "$work/ckptT" proc_nonzero_bytes)" \
+            "to_mark_ns=$(val "$work/restoreT" to_mark_ns) single_ns=$(val "$work/restore1" to_mark_ns)" \
+            "runq_ns=$(val "$work/restoreT" runq_wait_ns) single_runq_ns=$(val "$work/restore1" runq_wait_ns)" \
+            "net_ns=$(net_of "$work/restoreT") single_net_ns=$(net_of "$work/restore1")" \
+            "readall_ns=$(val "$work/restoreT" readall_ns)" \
+            "readall_before_ns=$(val "$work/ckptT" readall_before_ns)" \
+            "threads_ns=$(val "$work/restoreT" threads_ns)" >>"$raw"
+        rm -rf "$work/img1" "$work/imgT"
+    done
+    local m_img m_nz r_t
+    m_img=$(median $l image_bytes)
+    m_nz=$(median $l proc_nonzero_bytes)
+    r_t=$(median_ratio $l to_mark_ns single_ns)
+    echo "$l threads_vs_single $r_t $(median_ratio $l net_ns single_net_ns)" >>"$results"
+    emit_row "$label" "$runs" "$(ms "$(median $l ckpt_ns)")" "$(ms "$(median $l write_ns)")" \
+        "$(times "$(median_ratio $l ckpt_ns write_ns)")" \
+        "$(mib "$m_img")" "$(mib "$m_nz")" "$(pct "$m_img" "$m_nz")" \
+        "$(ms "$(median $l to_mark_ns)")" "$(ms "$(median $l single_ns)") (1 thr)" "$(times "$r_t")" \
+        "$(ms "$(median $l readall_ns)")" "$(ms "$(median $l readall_before_ns)")"
+}
+
+# net_of OUT: time to the mark less the time the restored main thread spent
+# waiting for a CPU ("nan" where /proc has no schedstat).
+net_of() {
+    local m w
+    m=$(val "$1" to_mark_ns)
+    w=$(val "$1" runq_wait_ns)
+    case $w in '' | *[!0-9]*) echo nan ;; *) echo $((m - w)) ;; esac
+}
+
+# instances: $ninst concurrent `crac restore` (pid mode auto) of one image
+# of the threads process, which stays up after it answered; fanout times
+# from its first fork until all have printed their mark, then stops them
+# (and step kills whatever is left of the group).  The floor: as many
+# fork+exec of /bin/true at once, until all have exited.
+row_instances() {
+    local runs r label="$ninst instances" l=instances img=$work/imgI ok=0 rc
+    runs=$(runs_for 1)
+    ckpt "$work/ckptI" 1 "$img" --threads "$nthreads" --serve
+    for ((r = 1; r <= runs; r++)); do
+        echo "bench: $label run $r/$runs" >&2
+        if ! step "$work/fan1" "$bin/fanout" "$ninst" -- /bin/true || ! need "$work/fan1" all_ns; then
+            fail_step "$ninst x fork+exec of /bin/true" "$work/fan1"
+        fi
+        step "$work/fanI" "$bin/fanout" "$ninst" --mark -- "$crac" restore "$img"
+        rc=$?
+        local answered verified
+        answered=$(val "$work/fanI" answered)
+        verified=$(val "$work/fanI" verified)
+        # A run where an instance did not come up is counted, not timed: the
+        # target says how many runs had every instance answer.
+        if [ $rc -eq 0 ]; then
+            ok=$((ok + 1))
+            echo "label=$l run=$r all_ns=$(val "$work/fanI" all_ns)" \
+                "first_ns=$(val "$work/fanI" first_ns) all_mark_ns=$(val "$work/fanI" all_mark_ns)" \
+                "floor_ns=$(val "$work/fan1" all_ns)" >>"$raw"
+        else
+            echo "bench: $label run $r: $answered of $ninst answered, $verified verified:" >&2
+            sed 's/^/  /' "$work/stderr" >&2
+            echo "label=${l}failed run=$r answered=$answered verified=$verified" >>"$raw"
+        fi
+    done
+    local meta pages
+    meta=$(stat -c %s "$img/meta")
+    pages=$(stat -c %s "$img/pages")
+    rm -rf "$img"
+    echo "$l all_answer $ok $runs $(median_ratio $l all_ns floor_ns)" >>"$results"
+    emit_row "$label" "$runs" - - - "$(mib $((meta + pages)))" \
+        "$(mib "$(val "$work/ckptI" proc_nonzero_bytes)")" \
+        "$(pct $((meta + pages)) "$(val "$work/ckptI" proc_nonzero_bytes)")" \
+        "$(ms "$(median $l all_ns)")" "$(ms "$(median $l floor_ns)") (${ninst} spawn)" \
+        "$(times "$(median_ratio $l all_ns floor_ns)")" - -
 }
 
 # ---- run ----
@@ -279,8 +445,8 @@ load0=$(cut -d' ' -f1-3 /proc/loadavg)
 
 # Warm-up, not counted: the programs and libraries into the page cache.
 echo "bench: warm-up" >&2
-ckpt 1 "$work/img"
-restore "$work/img"
+ckpt "$work/ckpt" 1 "$work/img"
+restore "$work/restore" "$work/img"
 floor_spawn
 rm -rf "$work/img"
 
@@ -290,12 +456,12 @@ for kind in $rows; do
 done
 
 echo
-echo "crac bench/restore: native engine, heap layout $layout, images in $dir ($fstype), $memory memory"
+echo "crac bench/restore: native engine, heap layout $layout, images in $dir ($fstype), $memory memory from $SMALL_MIB MiB"
 echo "machine: $(uname -r), $(nproc) CPUs ($cpu), $mem RAM; load average $load0 at start, $(cut -d' ' -f1-3 /proc/loadavg) at end"
 echo "medians over interleaved runs; ratios are medians of per-run ratios to the floor measured in the same run"
 echo
 printf "$group_fmt" "" " checkpoint" " image" " restore" " read all (ms)"
-printf "$row_fmt" "heap" "runs" "ckpt ms" "write ms" "ratio" "image MiB" "nz MiB" "diff" "1st ins ms" "floor ms" "ratio" "after" "before"
+printf "$row_fmt" "row" "runs" "ckpt ms" "write ms" "ratio" "image MiB" "nz MiB" "diff" "1st ins ms" "floor ms" "ratio" "after" "before"
 sed 's/[^|]/-/g' <<<"$(printf "$row_fmt" "" "" "" "" "" "" "" "" "" "" "" "" "")"
 cat "$table"
 echo
@@ -310,24 +476,44 @@ write: the same number of bytes written to a new file in $dir, file and director
   image's pages file in the page cache; ratio = (1st ins + read all after - read all
   before) / read, i.e. the restore plus whatever reading memory back costs more than
   it did before the checkpoint (nothing more for an eager restore).
+lazy: the same image restored with 'crac restore --lazy' in the same run.
+threads: 1 MiB heap and $nthreads more threads (computing, nanosleep, cond_wait, poll,
+  a held mutex); floor (1 thr): the 1 MiB single-threaded restore of the same run.
+instances: $ninst 'crac restore' of one image of the threads process at once (pid
+  mode auto); 1st ins: from the first fork until the last instance printed its first
+  line after the checkpoint call; floor: $ninst fork+exec of /bin/true at once, until
+  all have exited.
 read all: the program reads and checks its whole heap, after the restore and (the
   same pass) before the checkpoint.
 EOF
 
-# Targets of issue 3 ("Must show"), from this run.
+# Targets of issues 3 and 4 ("Must show"), from this run.
 echo
-echo "targets (issue 3):"
+echo "targets (issues 3 and 4):"
 verdict() { # ratio limit text
     awk -v r="$1" -v l="$2" -v t="$3" 'BEGIN {
         if (r == "nan" || r == "") printf "  %-58s  n/a\n", t;
         else printf "  %-58s  %s (%.2f)\n", t, (r <= l ? "PASS" : "FAIL"), r }'
 }
-while read -r l what r lit; do
+while read -r l what r lit extra; do
     case $what in
     restore_vs_spawn) verdict "$r" 3 "restore $l <= 3x fork+exec of /bin/true (goal 2x)" ;;
     restore_vs_read)
         verdict "$r" 1.3 "eager restore $l <= 1.3x plain read into fresh memory"
         awk -v r="$lit" 'BEGIN { printf "  %-58s  (%.2f)\n", "  (1st ins + read all after) / read, not net of before", r }' ;;
+    lazy_vs_read)
+        awk -v r="$r" -v t="lazy restore $l / plain read (no target)" 'BEGIN { printf "  %-58s  (%.2f)\n", t, r }'
+        awk -v r="$lit" 'BEGIN { printf "  %-58s  (%.2f)\n", "  1st ins alone / read", r }' ;;
+    lazy_failed)
+        awk -v n="$r" -v m="$lit" -v t="lazy restore $l" 'BEGIN { printf "  %-58s  failed in %d of %d runs\n", t, n, m }' ;;
+    threads_vs_single)
+        verdict "$r" 1.5 "restore 1 MiB + $nthreads threads <= 1.5x single-threaded"
+        awk -v r="$lit" 'BEGIN { printf "  %-58s  (%.2f)\n", "  both net of their main thread waiting for a CPU", r }' ;;
+    all_answer)
+        awk -v ok="$r" -v n="$lit" -v x="$extra" -v k="$ninst" 'BEGIN {
+            printf "  %-58s  %s (%d of %d runs)\n", k " concurrent restores: all answer, every run",
+                   (ok == n ? "PASS" : "FAIL"), ok, n
+            if (x != "nan") printf "  %-58s  (%.2f)\n", "  time until all answered / " k " x fork+exec at once", x }' ;;
     ckpt_vs_write) verdict "$r" 1.5 "checkpoint $l <= 1.5x plain write" ;;
     image_vs_nonzero) awk -v r="$r" -v l="$l" 'BEGIN {
         a = r < 0 ? -r : r
