@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
-# crac restore --lazy maps page data from the image instead of reading it:
+# crac restore --lazy maps page data from the image instead of reading it
+# (where it pays: regions of small scattered runs are still read):
 # memory of every kind and a multi-threaded process come back; a lazily
 # restored process checkpoints again, after its first image was deleted,
 # into an image that holds its memory (not a reference to the old file).
@@ -8,7 +9,8 @@
 checkpoint "$tmp/mem" memory || { cat "$tmp/cp.out"; fail "checkpoint (memory) failed"; }
 restore "$tmp/r.out" "$tmp/mem" --lazy -v || { cat "$tmp/r.out"; fail "lazy restore (memory) failed"; }
 expect_in "$tmp/r.out" "RESTORED OK"
-expect_in "$tmp/r.out" "mapped from the image (lazy)"
+grep -Eq "read and checked, [1-9][0-9]* mapped from the image" "$tmp/r.out" ||
+    { cat "$tmp/r.out"; fail "--lazy mapped nothing"; }
 
 prog="$build/tests/helpers/native-threads"
 checkpoint "$tmp/thr" main || fail "checkpoint (threads) failed"

@@ -26,9 +26,13 @@ pids=$(cat "$tmp"/seq*.out "$tmp"/con*.out | awk '/SPIN OK/{print $3}' | sort -u
 [ "$pids" -eq 6 ] || fail "instances share pids"
 
 img2="$tmp/img2"
-checkpoint "$img2" env || fail "checkpoint (env) failed"
-restore "$tmp/env.out" "$img2" --env CRAC_TEST_ENV=from-restore || fail "restore --env failed"
+CRAC_TEST_ENV2=at-checkpoint checkpoint "$img2" env || fail "checkpoint (env) failed"
+restore "$tmp/env.out" "$img2" --env CRAC_TEST_ENV=from-restore --env CRAC_TEST_ENV2=replaced ||
+    fail "restore --env failed"
 expect_in "$tmp/env.out" "CRAC_TEST_ENV=from-restore"
+expect_in "$tmp/env.out" "CRAC_TEST_ENV2=replaced"
+expect_in "$tmp/env.out" "later=set env2=gone"
 restore "$tmp/env2.out" "$img2" || fail "restore failed"
 expect_in "$tmp/env2.out" "CRAC_TEST_ENV=(unset)"
+expect_in "$tmp/env2.out" "CRAC_TEST_ENV2=at-checkpoint"
 echo "6 instances and --env ok"

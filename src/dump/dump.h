@@ -90,7 +90,7 @@ void crac__dump_refusals(crac_error *problems);
  * only: other threads may still be parked holding locks)... */
 struct crac_restore_info;
 void crac__proc_apply(const struct crac_img_proc *p, const struct crac_restore_info *info);
-/* ...and, once they run again, the environment given with --env. */
+/* ...and the environment given with --env (no heap either). */
 void crac__proc_apply_env(const struct crac_restore_info *info);
 
 #endif

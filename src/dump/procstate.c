@@ -194,18 +194,52 @@ void crac__proc_apply(const struct crac_img_proc *p, const struct crac_restore_i
     syscall(SYS_rt_sigprocmask, SIG_SETMASK, &p->sigmask, NULL, 8);
 }
 
+/* Index of the environ entry named like kv ("K=..."), or -1. */
+static long env_find(char **env, long n, const char *kv)
+{
+    size_t klen = (size_t)(strchr(kv, '=') - kv);
+    for (long i = 0; i < n; i++)
+        if (!strncmp(env[i], kv, klen) && env[i][klen] == '=')
+            return i;
+    return -1;
+}
+
+/* A new environ array in memory of its own (mmap, not malloc: other
+ * threads may still be parked holding the allocator's lock, and setenv()
+ * while they run would race with their getenv()): the saved entries, with
+ * those given by --env replacing or joining them.  The strings stay in the
+ * restore information's copy, copied into the same mapping.  glibc's
+ * setenv() later copies this array rather than growing it. */
 void crac__proc_apply_env(const struct crac_restore_info *info)
 {
+    extern char **environ;
     const char *env = (const char *)info + info->env_off;
-    for (uint32_t i = 0, off = 0; i < info->env_count && off < info->env_len; i++) {
-        const char *kv = env + off, *eq = strchr(kv, '=');
-        size_t len = strlen(kv);
-        if (eq) {
-            char *k = strndup(kv, (size_t)(eq - kv));
-            if (k && setenv(k, eq + 1, 1) < 0)
-                warn("setenv", errno);
-            free(k);
-        }
-        off += (uint32_t)len + 1;
+    long n = 0;
+    size_t len;
+    char **arr, *str;
+    if (!info->env_count)
+        return;
+    while (environ && environ[n])
+        n++;
+    len = (size_t)(n + info->env_count + 1) * sizeof(char *) + info->env_len;
+    arr = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (arr == MAP_FAILED) {
+        warn("--env", errno);
+        return;
     }
+    str = (char *)(arr + n + info->env_count + 1);
+    memcpy(str, env, info->env_len);
+    for (long i = 0; i < n; i++)
+        arr[i] = environ[i];
+    for (uint32_t i = 0, off = 0; i < info->env_count && off < info->env_len; i++) {
+        char *kv = str + off;
+        long at = strchr(kv, '=') ? env_find(arr, n, kv) : -2;
+        if (at >= 0)
+            arr[at] = kv;
+        else if (at == -1)
+            arr[n++] = kv;
+        off += (uint32_t)strlen(kv) + 1;
+    }
+    arr[n] = NULL;
+    environ = arr;
 }

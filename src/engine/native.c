@@ -104,8 +104,8 @@ static int restored(const struct crac_restore_info *info)
         crac__lazy_image_set(0, 0, 0);
     crac__proc_apply(&saved, info);
     crac__fd_policy_reopen_early(restore_policies_given(info));
-    crac__safepoint_resume_restored();
     crac__proc_apply_env(info);
+    crac__safepoint_resume_restored();
     if (info->flags & CRAC_RI_VERBOSE) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);

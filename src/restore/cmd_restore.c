@@ -40,7 +40,9 @@ static const char usage[] =
     "                 (labels come from CRAC_LABELS at checkpoint; repeatable)\n"
     "  --lazy         map the page data from the image instead of reading it:\n"
     "                 the restore takes about the same time whatever the\n"
-    "                 image's size, and pages are read when first touched.\n"
+    "                 image's size, and pages are read when first touched\n"
+    "                 (regions of small scattered runs are still read, so the\n"
+    "                 process keeps well under vm.max_map_count).\n"
     "                 The page data's checksums are not checked (run crac\n"
     "                 image verify once per image), the image's pages file\n"
     "                 must not be modified while instances run, and memory\n"
@@ -208,9 +210,10 @@ int crac__cmd_restore(int argc, char **argv)
     if (crac__stage_regions(&img, &st, &o, &err))
         return fail(err);
     if (o.verbose)
-        fprintf(stderr, "crac restore: %zu regions staged, %llu pages %s (%.3f ms); "
-                "pid %d\n", img.nregions, (unsigned long long)img.proc->pages_total,
-                o.lazy ? "mapped from the image (lazy)" : "read and checked",
+        fprintf(stderr, "crac restore: %zu regions staged, %llu pages read and checked, "
+                "%llu mapped from the image (%.3f ms); pid %d\n", img.nregions,
+                (unsigned long long)(img.proc->pages_total - st.pages_mapped),
+                (unsigned long long)st.pages_mapped,
                 (now_ns(CLOCK_MONOTONIC) - t1) / 1e6, (int)getpid());
     crac__launch(&img, &st, &o, &err);
     return fail(err);

@@ -31,7 +31,9 @@ struct crac__stage {
     uint64_t *addr;               /* staged address of each region */
     uint64_t blob_base, blob_len; /* the blob's area, at the end of the reservation */
     int *file_fds;                /* one per image file, -1 until opened */
-    bool lazy;                    /* page data mapped from the image, not read */
+    bool lazy;                    /* --lazy: page data mapped from the image where it pays */
+    bool *mapped;                 /* per region: its runs are mapped, not read */
+    uint64_t pages_mapped;        /* how many pages that makes */
     bool huge;                    /* MADV_HUGEPAGE on dense regions */
 };
 

@@ -19,6 +19,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 #include "image/hash.h"
+#include "image/maps.h"
 #include "lib/internal.h"
 #include "restore/restore.h"
 
@@ -101,6 +102,8 @@ static void *fill_worker(void *arg)
     while (!atomic_load(&f->failed) && (k = atomic_fetch_add(&f->next, 1)) < img->nruns) {
         const struct crac_img_run *run = &img->runs[k];
         size_t n = run->npages * CRAC_PAGE;
+        if (!f->dst[k])
+            continue; /* mapped from the image (--lazy) */
         ssize_t got = pread(img->pages_fd, (void *)f->dst[k], n, (off_t)run->file_off);
         const char *what = got != (ssize_t)n ? "short read (truncated image)"
                            : XXH3_64bits((void *)f->dst[k], n) != run->hash
@@ -128,7 +131,7 @@ static int fill_all(const struct crac_img *img, const struct crac__stage *st, cr
     for (size_t i = 0; i < img->nregions; i++) {
         const struct crac_img_region *r = &img->regions[i];
         for (uint64_t k = r->runs_first; k < r->runs_first + r->runs_count; k++)
-            f.dst[k] = st->addr[i] + (img->runs[k].addr - r->start);
+            f.dst[k] = st->mapped[i] ? 0 : st->addr[i] + (img->runs[k].addr - r->start);
     }
     /* Threads pay off only when there is enough to read. */
     if (img->hdr->pages_size >= FILL_THREADS_MIN_BYTES)
@@ -146,6 +149,61 @@ static int fill_all(const struct crac_img *img, const struct crac__stage *st, cr
     return 0;
 }
 
+/* Runs k and k+1 follow each other both in memory and in the pages file:
+ * one mapping covers both. */
+static bool run_continues(const struct crac_img *img, uint64_t k)
+{
+    const struct crac_img_run *a = &img->runs[k], *b = &img->runs[k + 1];
+    return a->addr + a->npages * CRAC_PAGE == b->addr &&
+           a->file_off + a->npages * CRAC_PAGE == b->file_off;
+}
+
+/* How many mappings --lazy needs for region r. */
+static uint64_t region_maps(const struct crac_img *img, const struct crac_img_region *r)
+{
+    uint64_t n = 0;
+    for (uint64_t k = r->runs_first; k < r->runs_first + r->runs_count; k++)
+        n += !(k + 1 < r->runs_first + r->runs_count && run_continues(img, k));
+    return n;
+}
+
+/* --lazy maps a region's runs from the image only where that pays and the
+ * process's mappings stay well under vm.max_map_count: each mapping in the
+ * middle of a region splits it in three.  Regions of small scattered runs
+ * (under 16 pages a mapping on average) are read instead, the most
+ * scattered first until the rest fits in half of what the kernel allows. */
+static void choose_mapped(const struct crac_img *img, struct crac__stage *st)
+{
+    long max = 65530;
+    char buf[32];
+    long n = crac__read_file("/proc/sys/vm/max_map_count", buf, sizeof(buf) - 1);
+    uint64_t total = 0, *cost = calloc(img->nregions + 1, sizeof(*cost));
+    if (n > 0) {
+        buf[n] = 0;
+        max = strtol(buf, NULL, 10);
+    }
+    for (size_t i = 0; i < img->nregions; i++) {
+        const struct crac_img_region *r = &img->regions[i];
+        uint64_t maps = r->runs_count ? region_maps(img, r) : 0;
+        st->mapped[i] = maps && cost && r->pages_saved >= 16 * maps;
+        if (st->mapped[i])
+            total += cost[i] = 2 * maps + 1;
+    }
+    while (cost && total > (uint64_t)max / 2 && total) {
+        size_t worst = img->nregions;
+        for (size_t i = 0; i < img->nregions; i++)
+            if (st->mapped[i] && (worst == img->nregions ||
+                                  img->regions[i].pages_saved * cost[worst] <
+                                      img->regions[worst].pages_saved * cost[i]))
+                worst = i;
+        st->mapped[worst] = false;
+        total -= cost[worst];
+    }
+    for (size_t i = 0; i < img->nregions; i++)
+        st->pages_mapped += st->mapped[i] ? img->regions[i].pages_saved : 0;
+    free(cost);
+}
+
 /* --lazy: the runs are mapped from the pages file, privately (copy on
  * write): nothing is read now, pages come from the page cache when touched. */
 static int map_runs(const struct crac_img *img, const struct crac_img_region *r, uint64_t at,
@@ -153,9 +211,12 @@ static int map_runs(const struct crac_img *img, const struct crac_img_region *r,
 {
     for (uint64_t k = r->runs_first; k < r->runs_first + r->runs_count; k++) {
         const struct crac_img_run *run = &img->runs[k];
-        if (mmap((void *)(at + (run->addr - r->start)), run->npages * CRAC_PAGE, (int)r->prot,
+        uint64_t first = k, len = run->npages * CRAC_PAGE;
+        while (k + 1 < r->runs_first + r->runs_count && run_continues(img, k))
+            len += img->runs[++k].npages * CRAC_PAGE;
+        if (mmap((void *)(at + (run->addr - r->start)), len, (int)r->prot,
                  MAP_PRIVATE | MAP_FIXED, img->pages_fd, (off_t)run->file_off) == MAP_FAILED) {
-            *err = crac__img_run_error(img, k, strerror(errno));
+            *err = crac__img_run_error(img, first, strerror(errno));
             return -1;
         }
     }
@@ -167,7 +228,7 @@ static int stage_one(const struct crac_img *img, struct crac__stage *st, size_t 
     const struct crac_img_region *r = &img->regions[i];
     uint64_t len = r->end - r->start, at = st->addr[i];
     int rw = PROT_READ | PROT_WRITE, prot = (int)r->prot;
-    int staged_prot = r->runs_count && !st->lazy ? prot | rw : prot;
+    int staged_prot = r->runs_count && !st->mapped[i] ? prot | rw : prot;
     void *p;
 
     if (r->kind == CRAC_RGN_FILE || r->kind == CRAC_RGN_SHARED_FILE) {
@@ -186,7 +247,8 @@ static int stage_one(const struct crac_img *img, struct crac__stage *st, size_t 
          * back (free page reporting in VMs), a huge page fault on such
          * memory costs far more than the 512 small ones (measured: 1 GiB in
          * 1.8 s instead of 0.2-0.5 s; docs/benchmarks.md). */
-        if (p != MAP_FAILED && st->huge && len >= HUGE && r->pages_saved * CRAC_PAGE * 2 >= len)
+        if (p != MAP_FAILED && st->huge && !st->mapped[i] && len >= HUGE &&
+            r->pages_saved * CRAC_PAGE * 2 >= len)
             madvise(p, len, MADV_HUGEPAGE);
     }
     if (p == MAP_FAILED) {
@@ -194,7 +256,7 @@ static int stage_one(const struct crac_img *img, struct crac__stage *st, size_t 
                                (unsigned long long)r->end, crac__img_str(img, r->name), strerror(errno));
         return -1;
     }
-    return st->lazy ? map_runs(img, r, at, err) : 0;
+    return st->mapped[i] ? map_runs(img, r, at, err) : 0;
 }
 
 /* The saved protection, once the data is in. */
@@ -203,7 +265,7 @@ static int protect(const struct crac_img *img, const struct crac__stage *st, cra
     for (size_t i = 0; i < img->nregions; i++) {
         const struct crac_img_region *r = &img->regions[i];
         /* staged writable and readable to be filled (stage_one) */
-        if (!r->runs_count || (r->prot | PROT_READ | PROT_WRITE) == r->prot)
+        if (!r->runs_count || st->mapped[i] || (r->prot | PROT_READ | PROT_WRITE) == r->prot)
             continue;
         if (mprotect((void *)st->addr[i], r->end - r->start, (int)r->prot) < 0) {
             *err = crac__error_src("restore", "mprotect %llx: %s", (unsigned long long)r->start,
@@ -223,13 +285,16 @@ int crac__stage_regions(const struct crac_img *img, struct crac__stage *st,
     st->lazy = lazy;
     st->huge = o->huge_pages && !lazy;
     st->addr = calloc(img->nregions + 1, sizeof(*st->addr));
+    st->mapped = calloc(img->nregions + 1, sizeof(*st->mapped));
     st->file_fds = malloc((img->nfiles + 1) * sizeof(int));
-    if (!st->addr || !st->file_fds) {
+    if (!st->addr || !st->mapped || !st->file_fds) {
         *err = crac__error_src("restore", "out of memory");
         return -1;
     }
     for (size_t i = 0; i < img->nfiles; i++)
         st->file_fds[i] = -1;
+    if (lazy)
+        choose_mapped(img, st);
     if (reserve(img, st, err))
         return -1;
     cursor = st->base;
@@ -242,7 +307,7 @@ int crac__stage_regions(const struct crac_img *img, struct crac__stage *st,
         if (stage_one(img, st, i, err))
             return -1;
     }
-    if (!lazy && (fill_all(img, st, err) || protect(img, st, err)))
+    if (fill_all(img, st, err) || protect(img, st, err))
         return -1;
     for (size_t i = 0; i < img->nfiles; i++)
         if (st->file_fds[i] >= 0)

@@ -240,6 +240,12 @@ int main(int argc, char **argv)
         if (checkpoint())
             return 1;
         printf("CRAC_TEST_ENV=%s\n", getenv("CRAC_TEST_ENV") ? getenv("CRAC_TEST_ENV") : "(unset)");
+        printf("CRAC_TEST_ENV2=%s\n", getenv("CRAC_TEST_ENV2") ? getenv("CRAC_TEST_ENV2") : "(unset)");
+        /* the environment still works as usual afterwards */
+        setenv("CRAC_TEST_LATER", "set", 1);
+        unsetenv("CRAC_TEST_ENV2");
+        printf("later=%s env2=%s\n", getenv("CRAC_TEST_LATER"),
+               getenv("CRAC_TEST_ENV2") ? "still" : "gone");
         return 0;
     }
     if (argc >= 3 && !strcmp(argv[1], "refuse"))
