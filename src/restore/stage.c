@@ -170,8 +170,9 @@ static uint64_t region_maps(const struct crac_img *img, const struct crac_img_re
 /* --lazy maps a region's runs from the image only where that pays and the
  * process's mappings stay well under vm.max_map_count: each mapping in the
  * middle of a region splits it in three.  Regions of small scattered runs
- * (under 16 pages a mapping on average) are read instead, the most
- * scattered first until the rest fits in half of what the kernel allows. */
+ * (under 4 pages a mapping on average: there a mapping costs more than
+ * reading) are read instead, and then the most scattered ones until the
+ * rest fits in half of what the kernel allows. */
 static void choose_mapped(const struct crac_img *img, struct crac__stage *st)
 {
     long max = 65530;
@@ -185,7 +186,7 @@ static void choose_mapped(const struct crac_img *img, struct crac__stage *st)
     for (size_t i = 0; i < img->nregions; i++) {
         const struct crac_img_region *r = &img->regions[i];
         uint64_t maps = r->runs_count ? region_maps(img, r) : 0;
-        st->mapped[i] = maps && cost && r->pages_saved >= 16 * maps;
+        st->mapped[i] = maps && cost && r->pages_saved >= 4 * maps;
         if (st->mapped[i])
             total += cost[i] = 2 * maps + 1;
     }
