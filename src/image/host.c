@@ -3,6 +3,7 @@
  * and unchanged files.  Each check adds one cause per problem so a user sees
  * everything that blocks a restore at once. */
 #include <cpuid.h>
+#include <sys/platform/x86.h>
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -16,25 +17,25 @@
 #include "image/maps.h"
 #include "lib/internal.h"
 
+/* glibc read these at start-up (every cpuid is a VM exit here, ~8 us) and
+ * chose its optimized routines from them: they are both the cheapest
+ * source and, in a process restored on another machine, the features its
+ * code in memory relies on. */
 void crac__cpu_features(struct crac_img_cpu *c)
 {
-    unsigned a, b, cx, d;
+    const unsigned *l1 = __x86_get_cpuid_feature_leaf(CPUID_INDEX_1)->cpuid_array;
+    const unsigned *l7 = __x86_get_cpuid_feature_leaf(CPUID_INDEX_7)->cpuid_array;
+    const unsigned *e1 = __x86_get_cpuid_feature_leaf(CPUID_INDEX_80000001)->cpuid_array;
     memset(c, 0, sizeof(*c));
-    if (__get_cpuid(1, &a, &b, &cx, &d)) {
-        /* Bit 27 (OSXSAVE) and the APIC id bits in ebx say nothing about
-         * what code may run; keep only feature bits. */
-        c->leaf1_ecx = cx;
-        c->leaf1_edx = d;
-    }
-    if (__get_cpuid_count(7, 0, &a, &b, &cx, &d)) {
-        c->leaf7_ebx = b;
-        c->leaf7_ecx = cx;
-        c->leaf7_edx = d;
-    }
-    if (__get_cpuid(0x80000001, &a, &b, &cx, &d)) {
-        c->ext1_ecx = cx;
-        c->ext1_edx = d;
-    }
+    /* Bit 27 of leaf 1 ecx (OSXSAVE) and the like say nothing about what
+     * code may run: feature_mask() leaves them out of the comparison. */
+    c->leaf1_ecx = l1[2];
+    c->leaf1_edx = l1[3];
+    c->leaf7_ebx = l7[1];
+    c->leaf7_ecx = l7[2];
+    c->leaf7_edx = l7[3];
+    c->ext1_ecx = e1[2];
+    c->ext1_edx = e1[3];
     if (c->leaf1_ecx & bit_OSXSAVE) {
         unsigned lo, hi;
         __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));

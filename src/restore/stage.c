@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include "image/hash.h"
 #include "image/maps.h"
@@ -87,34 +88,82 @@ static int file_fd(const struct crac_img *img, struct crac__stage *st, int32_t i
  * when it is restored often).  Several threads share the runs. */
 struct fill {
     const struct crac_img *img;
-    uint64_t *dst; /* staged address of each run */
+    uint64_t *dst; /* staged address of each run, 0: mapped (--lazy) */
+    struct {
+        size_t start, end;
+    } *groups;     /* runs read by one preadv each */
+    size_t ngroups;
     atomic_size_t next;
     atomic_int failed;
     size_t bad_run;
     const char *bad_what;
 };
 
+/* One read for a group of runs: consecutive runs are consecutive in the
+ * pages file, so one preadv fills them all (small images are then read in
+ * a handful of system calls instead of one per run). */
+#define GROUP_RUNS 256            /* iovecs per preadv, well under IOV_MAX */
+#define GROUP_BYTES (4UL << 20)   /* and bytes: several groups keep threads busy */
+
+static void fail_run(struct fill *f, size_t k, const char *what)
+{
+    if (!atomic_exchange(&f->failed, 1)) {
+        f->bad_run = k;
+        f->bad_what = what;
+    }
+}
+
+/* Reads runs [k, end) (none mapped) and checks each one's checksum. */
+static void fill_group(struct fill *f, size_t k, size_t end)
+{
+    const struct crac_img *img = f->img;
+    struct iovec iov[GROUP_RUNS];
+    size_t total = 0, n = end - k;
+    for (size_t i = 0; i < n; i++) {
+        iov[i].iov_base = (void *)f->dst[k + i];
+        iov[i].iov_len = img->runs[k + i].npages * CRAC_PAGE;
+        total += iov[i].iov_len;
+    }
+    ssize_t got = preadv(img->pages_fd, iov, (int)n, (off_t)img->runs[k].file_off);
+    if (got != (ssize_t)total) {
+        fail_run(f, k, "short read (truncated image)");
+        return;
+    }
+    for (size_t i = 0; i < n; i++)
+        if (XXH3_64bits(iov[i].iov_base, iov[i].iov_len) != img->runs[k + i].hash) {
+            fail_run(f, k + i, "checksum mismatch (corrupted image)");
+            return;
+        }
+}
+
 static void *fill_worker(void *arg)
 {
     struct fill *f = arg;
-    const struct crac_img *img = f->img;
-    size_t k;
-    while (!atomic_load(&f->failed) && (k = atomic_fetch_add(&f->next, 1)) < img->nruns) {
-        const struct crac_img_run *run = &img->runs[k];
-        size_t n = run->npages * CRAC_PAGE;
-        if (!f->dst[k])
-            continue; /* mapped from the image (--lazy) */
-        ssize_t got = pread(img->pages_fd, (void *)f->dst[k], n, (off_t)run->file_off);
-        const char *what = got != (ssize_t)n ? "short read (truncated image)"
-                           : XXH3_64bits((void *)f->dst[k], n) != run->hash
-                               ? "checksum mismatch (corrupted image)"
-                               : NULL;
-        if (what && !atomic_exchange(&f->failed, 1)) {
-            f->bad_run = k;
-            f->bad_what = what;
-        }
-    }
+    size_t g;
+    while (!atomic_load(&f->failed) && (g = atomic_fetch_add(&f->next, 1)) < f->ngroups)
+        fill_group(f, f->groups[g].start, f->groups[g].end);
     return NULL;
+}
+
+/* Splits the runs to read into groups (see GROUP_RUNS); how many. */
+static size_t make_groups(struct fill *f)
+{
+    const struct crac_img *img = f->img;
+    size_t n = 0;
+    for (size_t k = 0; k < img->nruns;) {
+        if (!f->dst[k]) { /* mapped from the image (--lazy) */
+            k++;
+            continue;
+        }
+        size_t start = k, bytes = img->runs[k].npages * CRAC_PAGE;
+        while (++k < img->nruns && f->dst[k] && k - start < GROUP_RUNS && bytes < GROUP_BYTES &&
+               img->runs[k - 1].file_off + img->runs[k - 1].npages * CRAC_PAGE == img->runs[k].file_off)
+            bytes += img->runs[k].npages * CRAC_PAGE;
+        f->groups[n].start = start;
+        f->groups[n].end = k;
+        n++;
+    }
+    return n;
 }
 
 static int fill_all(const struct crac_img *img, const struct crac__stage *st, crac_error **err)
@@ -124,7 +173,10 @@ static int fill_all(const struct crac_img *img, const struct crac__stage *st, cr
     int nthreads = 0;
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
     f.dst = malloc((img->nruns + 1) * sizeof(*f.dst));
-    if (!f.dst) {
+    f.groups = malloc((img->nruns + 1) * sizeof(*f.groups));
+    if (!f.dst || !f.groups) {
+        free(f.dst);
+        free(f.groups);
         *err = crac__error_src("restore", "out of memory");
         return -1;
     }
@@ -133,6 +185,7 @@ static int fill_all(const struct crac_img *img, const struct crac__stage *st, cr
         for (uint64_t k = r->runs_first; k < r->runs_first + r->runs_count; k++)
             f.dst[k] = st->mapped[i] ? 0 : st->addr[i] + (img->runs[k].addr - r->start);
     }
+    f.ngroups = make_groups(&f);
     /* Threads pay off only when there is enough to read. */
     if (img->hdr->pages_size >= FILL_THREADS_MIN_BYTES)
         while (nthreads < cpus - 1 && nthreads < FILL_THREADS_MAX &&
@@ -142,6 +195,7 @@ static int fill_all(const struct crac_img *img, const struct crac__stage *st, cr
     while (nthreads)
         pthread_join(tids[--nthreads], NULL);
     free(f.dst);
+    free(f.groups);
     if (atomic_load(&f.failed)) {
         *err = crac__img_run_error(img, f.bad_run, f.bad_what);
         return -1;
