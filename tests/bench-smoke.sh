@@ -22,6 +22,11 @@ fail() {
     exit 1
 }
 
+if [ "${SANITIZE:-}" = 1 ]; then
+    echo "skipped: the benchmark checkpoints with the native engine, which cannot save an ASan-built process"
+    exit 77
+fi
+
 # `make tests` does not build the benchmark's programs; build them here
 # (they are small) rather than skip, or a broken benchmark would go unseen.
 progs=(heapprog timerun fanout floor)
