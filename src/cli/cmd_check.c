@@ -61,21 +61,8 @@ static int report(pid_t pid, const struct crac__ctl_reply *r)
 int crac__cmd_check(int argc, char **argv)
 {
     const char *pid_text = NULL;
-    bool only_args = false;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!only_args && crac__is_help(a))
-            return crac__print_usage(usage);
-        if (!only_args && strcmp(a, "--") == 0)
-            only_args = true;
-        else if (!only_args && a[0] == '-')
-            return crac__bad_option("check", a);
-        else if (pid_text)
-            return crac__usage_error("check", "expected one PID");
-        else
-            pid_text = a;
-    }
-    if (!pid_text)
-        return crac__usage_error("check", "expected one PID");
+    int r = crac__one_arg("check", usage, argc, argv, &pid_text);
+    if (r >= 0)
+        return r;
     return crac__ctl_command("check", pid_text, "request check\n", report);
 }

@@ -37,24 +37,11 @@ static const char usage[] =
 int crac__cmd_resume(int argc, char **argv)
 {
     const char *pid_text = NULL;
-    bool only_args = false;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (!only_args && crac__is_help(a))
-            return crac__print_usage(usage);
-        if (!only_args && strcmp(a, "--") == 0)
-            only_args = true;
-        else if (!only_args && a[0] == '-')
-            return crac__bad_option("resume", a);
-        else if (pid_text)
-            return crac__usage_error("resume", "expected one PID");
-        else
-            pid_text = a;
-    }
-    if (!pid_text)
-        return crac__usage_error("resume", "expected one PID");
     pid_t pid;
-    int r = crac__pid_arg("resume", pid_text, &pid);
+    int r = crac__one_arg("resume", usage, argc, argv, &pid_text);
+    if (r >= 0)
+        return r;
+    r = crac__pid_arg("resume", pid_text, &pid);
     if (r)
         return r;
     if (kill(pid, SIGCONT) < 0) {

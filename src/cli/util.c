@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -152,4 +153,26 @@ int crac__opt_value(const char *cmd, const char *name, int argc, char **argv,
     }
     *value = argv[++*i];
     return 1;
+}
+
+int crac__one_arg(const char *cmd, const char *usage, int argc, char **argv, const char **arg)
+{
+    bool only_args = false;
+    *arg = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!only_args && crac__is_help(a))
+            return crac__print_usage(usage);
+        if (!only_args && strcmp(a, "--") == 0)
+            only_args = true;
+        else if (!only_args && a[0] == '-')
+            return crac__bad_option(cmd, a);
+        else if (*arg)
+            return crac__usage_error(cmd, "expected one PID");
+        else
+            *arg = a;
+    }
+    if (!*arg)
+        return crac__usage_error(cmd, "expected one PID");
+    return -1;
 }

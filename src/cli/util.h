@@ -70,4 +70,10 @@ int crac__parse_ulong(const char *s, unsigned long max, unsigned long *out);
 int crac__opt_value(const char *cmd, const char *name, int argc, char **argv,
                     int *i, const char **value);
 
+/* For commands that take exactly one operand (a PID) and only --help:
+ * --help prints `usage`; "--" ends the options.  Returns -1 with *arg set
+ * when the command may go on, or the exit status to return (0 after
+ * --help, 2 after a usage error it printed). */
+int crac__one_arg(const char *cmd, const char *usage, int argc, char **argv, const char **arg);
+
 #endif
