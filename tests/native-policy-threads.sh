@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # A policy reopens a listening socket that another thread is blocked on in
-# accept(): after the restore that thread resumes with the socket already
-# open again (the native engine reopens before it lets threads run), so it
-# serves clients instead of failing with EBADF.
+# accept(): the native engine closes it and reopens it while the other
+# threads are parked, so that thread never sees it closed: it serves
+# clients after a restore, and in a process that keeps running after its
+# checkpoint, instead of failing with EBADF.
 . "$(dirname "$0")/native-lib.sh"
 . "$top/scripts/http.sh" || exit 1
 prog="$build/tests/helpers/policy-threads"
@@ -11,6 +12,27 @@ pick_free_port || fail "no free port"
 port=$FREE_PORT
 echo "socket reopen listening=true local-port=$port" >"$tmp/policies"
 CRAC_POLICIES="$tmp/policies" checkpoint "$tmp/img" "$port" || { cat "$tmp/cp.out"; fail "checkpoint failed"; }
+# keep_running: the same process goes on; its acceptor must not have seen
+# the socket closed (the engine closes and reopens it with threads parked).
+# Its thread polls the socket every millisecond: any moment the socket is
+# closed while the thread runs shows as POLLNVAL.
+CRAC_POLICIES="$tmp/policies" CRAC_ENGINE=native CRAC_CHECKPOINT_TO="$tmp/img-keep" \
+    CRAC_ENGINE_OPTIONS=keep_running=true "$prog" "$port" poll >"$tmp/keep.out" 2>&1 </dev/null &
+kpid=$!
+PIDS+=($kpid)
+for ((t = 0; t < 300; t++)); do
+    grep -q CONTINUED "$tmp/keep.out" && break
+    kill -0 $kpid 2>/dev/null || break
+    sleep 0.01
+done
+exec {fd}<>"/dev/tcp/127.0.0.1/$port" || { cat "$tmp/keep.out"; fail "keep_running: cannot connect"; }
+read -r -t 5 -u $fd line
+exec {fd}>&-
+[ "$line" = hello ] || { cat "$tmp/keep.out"; fail "keep_running: got '$line'"; }
+grep -q "ACCEPT FAILED" "$tmp/keep.out" && { cat "$tmp/keep.out"; fail "keep_running: accept failed"; }
+kill -KILL $kpid
+wait $kpid 2>/dev/null
+
 for i in 1 2 3; do
     "$crac" restore --pid new "$tmp/img" >"$tmp/r.out" 2>&1 </dev/null &
     pid=$!

@@ -38,6 +38,10 @@ struct crac__engine {
     const char *name;
     const char *description;
     bool writes_image; /* needs a destination */
+    /* Stops the other threads for the checkpoint and calls
+     * crac__fd_policy_close_parked() / crac__fd_policy_reopen_early() while
+     * they are stopped, so the FD tier only prepares and reports. */
+    bool parks_threads;
     const struct crac__engine_option *options; /* NULL-key terminated */
     /* Sets one engine option.  0, or -EINVAL with *err naming the problem. */
     int (*configure)(const char *key, const char *value, crac_error **err);

@@ -155,6 +155,9 @@ static int native_checkpoint(const struct crac__cp_request *req, crac_error **er
         crac__dump_free(d);
         return CRAC__CP_FAILED;
     }
+    /* Descriptors policies close go now, while no other thread can be
+     * using them (and none can open another on their numbers). */
+    crac__fd_policy_close_parked();
     info = crac__ctx_save(&crac__thread_self_record()->ctx);
     if (info)
         return restored((const struct crac_restore_info *)info);
@@ -165,6 +168,7 @@ static int native_checkpoint(const struct crac__cp_request *req, crac_error **er
     t[4] = now_ns();
     if (rc == 0 && !keep_running)
         _exit(0); /* the image is the process now; nobody else runs again */
+    crac__fd_policy_reopen_early(false);
     crac__safepoint_leave();
     if (rc < 0)
         *err = dump_error(d, rc);
@@ -182,6 +186,7 @@ const struct crac__engine crac__engine_native = {
     .name = "native",
     .description = "saves the process into an image directory; `crac restore DIR` starts it again",
     .writes_image = true,
+    .parks_threads = true,
     .options = native_options,
     .configure = native_configure,
     .check = native_check,

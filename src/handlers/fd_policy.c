@@ -22,6 +22,7 @@
 
 #include "handlers/handlers.h"
 #include "image/maps.h"
+#include "engine/engine.h"
 #include "lib/internal.h"
 
 struct entry {
@@ -31,6 +32,8 @@ struct entry {
     char where[192];            /* the rule */
     char *desc;                 /* "regular file /x (O_RDWR, ...)" */
     struct crac__reopen ro;     /* REOPEN only */
+    bool deferred;              /* the engine closes it with the threads parked */
+    bool closed;                /* it was closed (by before() or the engine) */
     bool early;                 /* reopened by crac__fd_policy_reopen_early() */
     int early_rc;               /* its result: 0 or -errno, */
     const char *early_step;     /* and the step that failed */
@@ -194,7 +197,15 @@ static crac_error *before(crac_resource *self, crac_context *ctx)
     make_summary();
     for (size_t i = 0; i < n_entries; i++) {
         struct entry *e = &entries[i];
-        close(e->fi->fd);
+        /* An engine that parks the other threads closes it then: closed
+         * here, a thread of the program could still be using it, or open
+         * something else on its number. */
+        if (engine->parks_threads) {
+            e->deferred = true;
+        } else {
+            close(e->fi->fd);
+            e->closed = true;
+        }
         warn_line(e, e->action == CRAC__ACT_CLOSE ? "closed before the checkpoint"
                                                   : "closed before the checkpoint, to be reopened after");
     }
@@ -233,6 +244,15 @@ static crac_error *restore_policies(void)
     return err;
 }
 
+void crac__fd_policy_close_parked(void)
+{
+    for (size_t i = 0; i < n_entries; i++)
+        if (entries[i].deferred && !entries[i].closed) {
+            close(entries[i].fi->fd);
+            entries[i].closed = true;
+        }
+}
+
 void crac__fd_policy_reopen_early(bool rules_at_restore)
 {
     /* Rules given at restore decide what is reopened; reading them needs
@@ -241,7 +261,7 @@ void crac__fd_policy_reopen_early(bool rules_at_restore)
         return;
     for (size_t i = 0; i < n_entries; i++) {
         struct entry *e = &entries[i];
-        if (e->action != CRAC__ACT_REOPEN)
+        if (e->action != CRAC__ACT_REOPEN || !e->closed)
             continue;
         e->early_rc = crac__reopen_raw(&e->ro, &e->early_step);
         e->early = true;
@@ -258,7 +278,8 @@ static crac_error *after(crac_resource *self, crac_context *ctx)
     for (size_t i = 0; i < n_entries; i++) {
         struct entry *e = &entries[i];
         crac_error *err = NULL;
-        if (e->action != CRAC__ACT_REOPEN)
+        /* Still open: the checkpoint failed before the engine closed it. */
+        if (e->action != CRAC__ACT_REOPEN || !e->closed)
             continue;
         if (e->early) {
             if (e->early_rc == 0)

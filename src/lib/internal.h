@@ -119,5 +119,8 @@ size_t crac__cycle_resource_names(char *buf, size_t cap);
  * The FD tier's after-restore then only reports.  With rules given at
  * restore (true), nothing is done here (they need the heap to be read). */
 void crac__fd_policy_reopen_early(bool rules_at_restore);
+/* For such an engine, with the other threads parked: closes what the
+ * policies said to close or reopen (the FD tier only prepared it). */
+void crac__fd_policy_close_parked(void);
 
 #endif
