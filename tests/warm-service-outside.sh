@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: Apache-2.0
 # The demo service checkpointed from outside, the way an operator would:
-# `crac run` starts it, `crac check PID` says a checkpoint would go through
+# `crac run` starts it, `crac status PID` shows its setup, `crac check PID`
+# says a checkpoint would go through
 # (its callbacks run on crac's control thread and pause its main loop, which
 # is blocked in accept()), `crac checkpoint PID` publishes the image, and
 # `crac restore` brings it back answering as before.
@@ -31,6 +32,9 @@ PIDS+=("$pid")
 wait_for_answer "$port" "$query" "$pid" 60 0.01 || { cat "$tmp/run.log"; fail "the service did not answer"; }
 cold=$HTTP_BODY
 
+"$crac" status "$pid" >"$tmp/status.out" 2>&1 || { cat "$tmp/status.out"; fail "crac status failed"; }
+grep -Eq "destination +$tmp/img" "$tmp/status.out" || { cat "$tmp/status.out"; fail "status: no destination"; }
+grep -Eq "restore-count +0" "$tmp/status.out" || { cat "$tmp/status.out"; fail "status: restore count"; }
 "$crac" check "$pid" >"$tmp/check.out" 2>&1 || { cat "$tmp/check.out"; fail "crac check refused the service"; }
 http_request GET "$port" "$query" && [ "$HTTP_BODY" = "$cold" ] || fail "no answer after the dry run"
 
@@ -46,6 +50,8 @@ wait_for_answer "$port" "$query" "$rpid" 30 0.001 || { cat "$tmp/restore.log"; f
 [ "$HTTP_BODY" = "$cold" ] || fail "the restored service answers differently"
 http_request GET "$port" /health || fail "no /health"
 [[ $HTTP_BODY == *'"restored":1,'* ]] || fail "health after restore: $HTTP_BODY"
+"$crac" status "$rpid" >"$tmp/status2.out" 2>&1 || { cat "$tmp/status2.out"; fail "crac status (restored) failed"; }
+grep -Eq "restore-count +1" "$tmp/status2.out" || { cat "$tmp/status2.out"; fail "status after restore: restore count"; }
 "$crac" check "$rpid" >"$tmp/check2.out" 2>&1 || { cat "$tmp/check2.out"; fail "crac check refused the restored service"; }
 http_request GET "$port" "$query" && [ "$HTTP_BODY" = "$cold" ] || fail "no answer after the second dry run"
 echo "checked, checkpointed and restored from outside: ok"

@@ -12,5 +12,6 @@ int crac__cmd_image(int argc, char **argv);   /* cmd_image.c: info, verify */
 int crac__cmd_run(int argc, char **argv);        /* cmd_run.c */
 int crac__cmd_checkpoint(int argc, char **argv); /* cmd_checkpoint.c */
 int crac__cmd_check(int argc, char **argv);      /* cmd_check.c */
+int crac__cmd_status(int argc, char **argv);     /* cmd_status.c */
 
 #endif

@@ -37,6 +37,8 @@ static const struct command commands[] = {
       "checkpoint a running process into an image" },
     { "check", crac__cmd_check, "PID",
       "dry run: what would block a checkpoint of PID, and why" },
+    { "status", crac__cmd_status, "PID",
+      "how a process is set up for checkpoints (engine, destination, ...)" },
     { "restore", crac__cmd_restore, "DIR [OPTIONS]",
       "start a warm instance from an image directory" },
     { "resume", crac__cmd_resume, "PID",
