@@ -44,7 +44,7 @@ run_one() { # name command...
     wait $pid
     rc=$?
     # Anything the test left behind in its group (restored processes too).
-    kill -KILL -- "-$pid" 2>/dev/null
+    kill -KILL "-$pid" 2>/dev/null # (dash: no "--")
     rm -rf "$tmp"
     ms=$(( ($(date +%s%N) - start) / 1000000 ))
     case $rc in

@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -223,11 +224,24 @@ static int ns_setup(void)
     return 0;
 }
 
+/* In a child of `crac restore`: it dies with its parent.  `crac restore`
+ * stands for the restored process (it forwards signals and returns its
+ * status); if it is killed outright, nothing it started may linger (a
+ * namespace's init takes the whole namespace with it). */
+static void die_with_parent(pid_t parent)
+{
+    prctl(PR_SET_PDEATHSIG, SIGKILL);
+    /* the parent may have gone before prctl; an init's parent is outside
+     * its namespace (getppid() is 0 there) */
+    if (parent && getppid() != parent)
+        _exit(1);
+}
+
 int crac__pid_mode_enter(const struct crac_img *img, enum crac__pid_mode *modep, bool fallback,
                          crac_error **err)
 {
     enum crac__pid_mode mode = *modep;
-    pid_t child;
+    pid_t child, self = getpid();
     if (mode == PID_KEEP && fallback) {
         /* auto chose keep because the ids were free a moment ago; another
          * restore of the same image may have taken them since. */
@@ -235,8 +249,10 @@ int crac__pid_mode_enter(const struct crac_img *img, enum crac__pid_mode *modep,
         child = clone3_pid(0, img->proc->pid);
         if (child > 0)
             wait_and_exit(child);
-        if (child == 0)
+        if (child == 0) {
+            die_with_parent(self);
             return 0;
+        }
         if (errno != EEXIST) {
             *err = crac__error_src("restore", "cannot take pid %d: %s", img->proc->pid,
                                    strerror(errno));
@@ -262,6 +278,8 @@ int crac__pid_mode_enter(const struct crac_img *img, enum crac__pid_mode *modep,
         if (child > 0)
             wait_and_exit(child);
         /* the namespace's init */
+        die_with_parent(0);
+        self = getpid();
         if (ns_setup() < 0) {
             fprintf(stderr, "crac restore: cannot mount /proc in the new namespace: %s\n",
                     strerror(errno));
@@ -278,5 +296,6 @@ int crac__pid_mode_enter(const struct crac_img *img, enum crac__pid_mode *modep,
     }
     if (child > 0)
         wait_and_exit(child);
+    die_with_parent(self);
     return 0;
 }
