@@ -23,6 +23,7 @@
 #define LABELS_CAP (64UL << 10)
 #define NOTES_CAP (256UL << 10)
 #define PAGEMAP_CAP (1UL << 16)
+#define IOV_CAP 1024UL /* IOV_MAX */
 
 static size_t page_up(size_t n)
 {
@@ -38,7 +39,7 @@ static struct crac__dump *alloc_scratch(void)
                       REGIONS_CAP * sizeof(struct crac_img_region),
                       RUNS_CAP * sizeof(struct crac_img_run), FILES_CAP * sizeof(struct crac_img_file),
                       STRINGS_CAP, LABELS_CAP, PAGEMAP_CAP * sizeof(uint64_t),
-                      CRAC_RUN_MAX_PAGES * CRAC_PAGE,
+                      IOV_CAP * sizeof(struct iovec),
                       CRAC_MAX_THREADS * sizeof(struct crac_img_thread), NOTES_CAP};
     size_t total = 0, off = 0;
     struct crac__dump *d;
@@ -61,7 +62,7 @@ static struct crac__dump *alloc_scratch(void)
     CARVE(strings, 5);
     CARVE(labels, 6);
     CARVE(pagemap, 7);
-    CARVE(runbuf, 8);
+    CARVE(iov, 8);
     CARVE(threads, 9);
     CARVE(notes, 10);
 #undef CARVE
@@ -73,6 +74,7 @@ static struct crac__dump *alloc_scratch(void)
     d->labels_cap = LABELS_CAP;
     d->notes_cap = NOTES_CAP;
     d->pagemap_cap = PAGEMAP_CAP;
+    d->iov_cap = IOV_CAP;
     d->strings[0] = 0; /* offset 0 is the empty string */
     d->strings_len = 1;
     d->meta_fd = d->pages_fd = d->pagemap_fd = -1;
@@ -162,11 +164,12 @@ static int split_dest(struct crac__dump *d, const char *dest, crac_error **err)
     return 0;
 }
 
+/* Read and write: the dumper hashes page data from the file's own pages. */
 static int open_new(const char *dir, const char *name)
 {
     char path[PATH_MAX + 16];
     snprintf(path, sizeof(path), "%s/%s", dir, name);
-    return open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    return open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 }
 
 struct crac__dump *crac__dump_prepare(const char *dest, crac_error **err)
@@ -208,23 +211,22 @@ void crac__dump_free(struct crac__dump *d)
         munmap(d->scratch, d->scratch_len);
 }
 
-static int fsync_dir(const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
-    if (fd < 0)
-        return -errno;
-    if (fsync(fd) < 0)
-        rc = -errno;
-    close(fd);
-    return rc;
-}
-
+/* The files, the image directory (their names) and its parent (the
+ * image's name), all at once (src/dump/fsyncs.c says why). */
 static int sync_all(struct crac__dump *d)
 {
-    if (fsync(d->pages_fd) < 0 || fsync(d->meta_fd) < 0)
-        return -errno;
-    int rc = fsync_dir(d->dest);
-    return rc ? rc : fsync_dir(d->parent);
+    int dir = open(d->dest, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int parent = open(d->parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int rc = dir < 0 || parent < 0 ? -errno : 0;
+    if (!rc) {
+        int fds[] = {d->pages_fd, d->meta_fd, dir, parent};
+        rc = crac__fsync_all(fds, 4);
+    }
+    if (dir >= 0)
+        close(dir);
+    if (parent >= 0)
+        close(parent);
+    return rc;
 }
 
 /* The image appears under its name complete or not at all: both files are

@@ -14,6 +14,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/uio.h>
 #include "crac.h"
 #include "image/format.h"
 
@@ -42,11 +43,13 @@ struct crac__dump {
     size_t notes_len, notes_cap;
     uint64_t *pagemap;
     size_t pagemap_cap; /* entries */
-    char *runbuf;       /* CRAC_RUN_MAX_PAGES pages: a run is copied, hashed, written */
+    struct iovec *iov;  /* the runs of the batch being collected */
+    size_t niov, iov_cap;
     struct crac_img_thread *threads; /* the live thread records, as written */
     size_t nthreads;
     uint64_t pages_off;  /* bytes of page data so far (written or pending) */
-    uint64_t pending;    /* bytes in runbuf not yet written */
+    uint64_t pending;    /* bytes queued in iov, not yet written */
+    size_t runs_hashed;  /* runs before this one have their checksum */
     int err;             /* -errno of the first failure in the writing phase */
     const char *err_what;
 };
@@ -67,6 +70,9 @@ int crac__dump_write(struct crac__dump *d, struct crac_img_proc *p);
  * directory; closes the files.  Returns rc, or a new -errno if publishing
  * failed.  d stays valid until crac__dump_free(). */
 int crac__dump_finish(struct crac__dump *d, int rc);
+
+/* fsync() of every descriptor in fds, concurrently: 0 or the first -errno. */
+int crac__fsync_all(const int *fds, int n);
 
 /* The image's labels (option "labels": key=value,...) and notes (the
  * resources notified, what policies did).  Heap allowed.  0 or -1 + *err. */

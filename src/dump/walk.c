@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -29,22 +30,6 @@
 #define PM_PRESENT (1ULL << 63)
 #define PM_SWAPPED (1ULL << 62)
 #define PM_FILE (1ULL << 61)
-
-static int write_all(int fd, const void *buf, size_t len)
-{
-    const char *p = buf;
-    while (len) {
-        ssize_t n = write(fd, p, len);
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        p += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
 
 static int page_is_zero(const void *page)
 {
@@ -59,39 +44,81 @@ static int page_is_zero(const void *page)
     return acc == 0;
 }
 
-/* Pages are copied into d->runbuf before they are hashed and written:
- * memory keeps changing under the walk (the kernel updates each thread's
- * rseq area, the dumper's own globals change), and the checksum must
- * describe exactly the bytes written.  The buffer collects consecutive
- * runs (they are consecutive in the file) and is written when full, so a
- * fragmented image costs no more system calls than a dense one. */
+/* Pages are written straight from memory (writev, one iovec per run),
+ * and each run's checksum is computed afterwards from the file's own
+ * bytes: the batch just written is mapped from the page cache and hashed
+ * there.  Memory keeps changing under the walk (the kernel updates each
+ * thread's rseq area, the dumper's own globals change), so the checksum
+ * must describe the bytes in the file, not the bytes in memory.  The
+ * earlier design copied every page into a buffer first; faulting in that
+ * buffer cost as much as the rest of a small checkpoint. */
 
-/* A run being collected: pages [start, start + n*PAGE), at `at` in runbuf. */
+/* A run being collected: pages [start, start + n*PAGE) of region r. */
 struct run_state {
     struct crac_img_region *r;
-    uint64_t start, n, at;
+    uint64_t start, n;
 };
 
-/* Write-back is started every 32 MiB as the image grows, so that the disk
- * works while we walk memory, instead of all of it waiting for the final
- * fsync (1 GiB: 245-290 ms instead of 375-480 ms, docs/benchmarks.md). */
-#define WRITEBACK_STEP (32UL << 20)
+/* Pages are written in batches of at most this much; after each batch the
+ * disk starts on it (so that it works while we walk on, instead of all of
+ * it waiting for the final fsync: 1 GiB took 245-290 ms instead of
+ * 375-480 ms, docs/benchmarks.md) and its runs are hashed. */
+#define BATCH_BYTES (32UL << 20)
 
-static int write_pending(struct crac__dump *d)
+static int writev_all(int fd, struct iovec *iov, size_t n)
 {
-    uint64_t end = d->pages_off, start = end - d->pending;
-    int rc = write_all(d->pages_fd, d->runbuf, d->pending);
-    d->pending = 0;
-    if (!rc && start / WRITEBACK_STEP != end / WRITEBACK_STEP) {
-        uint64_t from = (end / WRITEBACK_STEP - 1) * WRITEBACK_STEP;
-        sync_file_range(d->pages_fd, (off_t)from, WRITEBACK_STEP, SYNC_FILE_RANGE_WRITE);
+    while (n) {
+        ssize_t w = writev(fd, iov, (int)n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -errno;
+        }
+        while (n && (size_t)w >= iov->iov_len) {
+            w -= (ssize_t)iov->iov_len;
+            iov++;
+            n--;
+        }
+        if (n) {
+            iov->iov_base = (char *)iov->iov_base + w;
+            iov->iov_len -= (size_t)w;
+        }
     }
-    return rc;
+    return 0;
 }
 
+/* Writes the pending batch, starts its write-back and hashes its runs
+ * from the page cache. */
+static int write_batch(struct crac__dump *d)
+{
+    uint64_t from = d->pages_off - d->pending, len = d->pending;
+    const unsigned char *map;
+    int rc;
+    if (!len)
+        return 0;
+    rc = writev_all(d->pages_fd, d->iov, d->niov);
+    d->niov = 0;
+    d->pending = 0;
+    if (rc)
+        return rc;
+    sync_file_range(d->pages_fd, (off_t)from, (off_t)len, SYNC_FILE_RANGE_WRITE);
+    map = mmap(NULL, len, PROT_READ, MAP_SHARED | MAP_POPULATE, d->pages_fd, (off_t)from);
+    if (map == MAP_FAILED)
+        return -errno;
+    for (; d->runs_hashed < d->nruns; d->runs_hashed++) {
+        struct crac_img_run *run = &d->runs[d->runs_hashed];
+        run->hash = XXH3_64bits(map + (run->file_off - from), run->npages * CRAC_PAGE);
+    }
+    munmap((void *)map, len);
+    return 0;
+}
+
+/* Ends the current run: records it and queues its pages for writing. */
 static int flush_run(struct crac__dump *d, struct run_state *rs)
 {
     struct crac_img_run *run;
+    uint64_t bytes = rs->n * CRAC_PAGE;
+    struct iovec *last = d->niov ? &d->iov[d->niov - 1] : NULL;
     if (!rs->n)
         return 0;
     if (d->nruns == d->runs_cap)
@@ -99,11 +126,19 @@ static int flush_run(struct crac__dump *d, struct run_state *rs)
     run = &d->runs[d->nruns++];
     run->addr = rs->start;
     run->npages = rs->n;
-    run->file_off = d->pages_off - rs->n * CRAC_PAGE;
-    run->hash = XXH3_64bits(d->runbuf + rs->at, rs->n * CRAC_PAGE);
+    run->file_off = d->pages_off;
     rs->r->runs_count++;
     rs->r->pages_saved += rs->n;
     rs->n = 0;
+    /* Runs split only by the size limit are one iovec. */
+    if (last && (uint64_t)last->iov_base + last->iov_len == run->addr)
+        last->iov_len += bytes;
+    else
+        d->iov[d->niov++] = (struct iovec){(void *)run->addr, bytes};
+    d->pages_off += bytes;
+    d->pending += bytes;
+    if (d->niov == d->iov_cap || d->pending >= BATCH_BYTES)
+        return write_batch(d);
     return 0;
 }
 
@@ -111,19 +146,12 @@ static int flush_run(struct crac__dump *d, struct run_state *rs)
 static int add_page(struct crac__dump *d, struct run_state *rs, uint64_t addr)
 {
     int rc = 0;
-    if (rs->n && rs->start + rs->n * CRAC_PAGE != addr)
+    if (rs->n && (rs->start + rs->n * CRAC_PAGE != addr || rs->n == CRAC_RUN_MAX_PAGES))
         rc = flush_run(d, rs);
-    if (!rc && d->pending == CRAC_RUN_MAX_PAGES * CRAC_PAGE)
-        rc = flush_run(d, rs) ?: write_pending(d);
     if (rc)
         return rc;
-    if (!rs->n) {
+    if (!rs->n)
         rs->start = addr;
-        rs->at = d->pending;
-    }
-    memcpy(d->runbuf + d->pending, (const void *)addr, CRAC_PAGE);
-    d->pending += CRAC_PAGE;
-    d->pages_off += CRAC_PAGE;
     rs->n++;
     return 0;
 }
@@ -167,7 +195,7 @@ bool crac__lazy_image_mapping(unsigned major, unsigned minor, uint64_t ino)
 static int save_pages(struct crac__dump *d, struct crac_img_region *r, bool all)
 {
     int anon = r->kind != CRAC_RGN_FILE;
-    struct run_state rs = {r, 0, 0, 0};
+    struct run_state rs = {r, 0, 0};
     uint64_t addr = r->start;
     uint64_t dead = dead_below(d, r);
     int rc = 0;
@@ -264,6 +292,9 @@ static int save_piece(struct crac__dump *d, const struct crac_map *m, uint64_t s
     if (!(prot & PROT_READ) && mprotect((void *)start, end - start, prot | PROT_READ) < 0)
         return -errno;
     rc = save_pages(d, r, from_image);
+    /* the pages are read when written: before the protection comes back */
+    if (!(prot & PROT_READ) && !rc)
+        rc = write_batch(d);
     if (!(prot & PROT_READ) && mprotect((void *)start, end - start, prot) < 0 && !rc)
         rc = -errno;
     return rc;
@@ -317,7 +348,7 @@ int crac__dump_write(struct crac__dump *d, struct crac_img_proc *p)
             rc = save_mapping(d, &m);
     }
     if (!rc)
-        rc = write_pending(d);
+        rc = write_batch(d);
     if (rc)
         return rc;
     p->pages_total = d->pages_off / CRAC_PAGE;
