@@ -52,6 +52,10 @@ struct crac__dump {
     size_t runs_hashed;  /* runs before this one have their checksum */
     int err;             /* -errno of the first failure in the writing phase */
     const char *err_what;
+    /* The image's process section: here rather than in the library's
+     * memory, where the checkpoint would dirty pages the image then saves
+     * (a restored process gets it from the restore information). */
+    struct crac_img_proc proc;
 };
 
 /* uint64_t crac__ctx_save(struct crac_cpu_ctx *): 0 now, the restore

@@ -23,6 +23,7 @@
 #include <linux/futex.h>
 #include <signal.h>
 #include <stdatomic.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,17 +36,16 @@
 #include "image/maps.h"
 #include "lib/internal.h"
 
-struct crac_img_thread crac__threads[CRAC_MAX_THREADS];
-uint32_t crac__nthreads;
+char crac__thread_room[sizeof(struct crac__thread_table) + CRAC_PAGE - 1];
+/* What threads.h promises: the small fields, the flags and 6 records fit
+ * in the table's first page. */
+_Static_assert(offsetof(struct crac__thread_table, threads) + 6 * sizeof(struct crac_img_thread) <=
+               CRAC_PAGE, "a checkpoint of up to 6 threads dirties one page of the thread table");
 
-static struct {
-    atomic_uint round;      /* current round; 0: none */
-    atomic_uint arrived;    /* threads parked in this round */
-    atomic_uint released;   /* = round when the parked threads may go */
-    atomic_uint checked_in; /* restored threads that re-established their state */
-    atomic_uint resumed;    /* = round when restored threads may go */
-    uint32_t self;          /* index of the checkpointing thread */
-} sp;
+/* The safepoint's parts of the thread table (threads.h). */
+#define sp (&crac__thread_table()->sp)
+#define signaled (crac__thread_table()->signaled)
+#define parked (crac__thread_table()->parked)
 
 static void futex_wait(atomic_uint *w, unsigned val)
 {
@@ -56,10 +56,6 @@ static void futex_wake(atomic_uint *w)
 {
     syscall(SYS_futex, w, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
 }
-
-static atomic_uchar parked[CRAC_MAX_THREADS];
-static unsigned gone; /* records of threads that ended before they parked */
-static unsigned char signaled[CRAC_MAX_THREADS];
 
 static struct crac_img_thread *record_of(pid_t tid)
 {
@@ -72,7 +68,7 @@ static struct crac_img_thread *record_of(pid_t tid)
 static void on_safepoint(int sig, siginfo_t *si, void *uc)
 {
     int saved_errno = errno;
-    unsigned round = atomic_load(&sp.round);
+    unsigned round = atomic_load(&sp->round);
     struct crac_img_thread *t;
     uint64_t info;
     (void)sig, (void)si, (void)uc;
@@ -83,19 +79,19 @@ static void on_safepoint(int sig, siginfo_t *si, void *uc)
     info = crac__ctx_save(&t->ctx);
     if (!info) {
         atomic_store(&parked[t - crac__threads], 1);
-        atomic_fetch_add(&sp.arrived, 1);
-        futex_wake(&sp.arrived);
-        while (atomic_load(&sp.released) != round)
-            futex_wait(&sp.released, atomic_load(&sp.released));
+        atomic_fetch_add(&sp->arrived, 1);
+        futex_wake(&sp->arrived);
+        while (atomic_load(&sp->released) != round)
+            futex_wait(&sp->released, atomic_load(&sp->released));
         goto out;
     }
     /* A recreated thread, on its saved stack: the process-wide state is
      * being re-established by the checkpointing thread meanwhile. */
     crac__thread_apply(t, (int32_t)__rseq_offset, __rseq_size);
-    atomic_fetch_add(&sp.checked_in, 1);
-    futex_wake(&sp.checked_in);
-    while (atomic_load(&sp.resumed) != round)
-        futex_wait(&sp.resumed, atomic_load(&sp.resumed));
+    atomic_fetch_add(&sp->checked_in, 1);
+    futex_wake(&sp->checked_in);
+    while (atomic_load(&sp->resumed) != round)
+        futex_wait(&sp->resumed, atomic_load(&sp->resumed));
 out:
     errno = saved_errno;
 }
@@ -126,9 +122,6 @@ static int task_ids(pid_t *out, int max)
     return n;
 }
 
-static struct sigaction old_action;
-static unsigned rounds;
-
 static int add_record(pid_t tid)
 {
     struct crac_img_thread *t;
@@ -158,7 +151,7 @@ static int signal_new(int *err)
         if (!record_of(ids[i]) && (*err = add_record(ids[i])))
             return 0;
     for (uint32_t i = 0; i < crac__nthreads; i++) {
-        if (i == sp.self || signaled[i])
+        if (i == sp->self || signaled[i])
             continue;
         signaled[i] = 1;
         if (syscall(SYS_tgkill, pid, crac__threads[i].tid, CRAC_SAFEPOINT_SIGNAL) < 0) {
@@ -166,7 +159,7 @@ static int signal_new(int *err)
              * point at theirs): it stays as a gap the dumper leaves out. */
             crac__threads[i].tid = 0;
             atomic_store(&parked[i], 1);
-            gone++;
+            sp->gone++;
             continue;
         }
         added++;
@@ -191,7 +184,7 @@ static void forget_ended(void)
             syscall(SYS_tgkill, pid, crac__threads[i].tid, 0) < 0 && errno == ESRCH) {
             crac__threads[i].tid = 0;
             atomic_store(&parked[i], 1);
-            gone++;
+            sp->gone++;
         }
 }
 
@@ -199,12 +192,12 @@ static void forget_ended(void)
 static int wait_parked(long deadline)
 {
     unsigned have;
-    while ((have = atomic_load(&sp.arrived)) < crac__nthreads - 1 - gone) {
+    while ((have = atomic_load(&sp->arrived)) < crac__nthreads - 1 - sp->gone) {
         long left = deadline - now_ms();
         struct timespec ts = {0, 10000000L}; /* look for ended threads every 10 ms */
         if (left <= 0)
             return -ETIMEDOUT;
-        if (syscall(SYS_futex, &sp.arrived, FUTEX_WAIT_PRIVATE, have, &ts, NULL, 0) < 0 &&
+        if (syscall(SYS_futex, &sp->arrived, FUTEX_WAIT_PRIVATE, have, &ts, NULL, 0) < 0 &&
             errno == ETIMEDOUT)
             forget_ended();
     }
@@ -219,7 +212,7 @@ static void install_handler(void)
     /* Nothing else may run on a parked thread while memory is saved. */
     sigfillset(&sa.sa_mask);
     sa.sa_flags = SA_SIGINFO | SA_RESTART;
-    sigaction(CRAC_SAFEPOINT_SIGNAL, &sa, &old_action);
+    sigaction(CRAC_SAFEPOINT_SIGNAL, &sa, &sp->old_action);
 }
 
 static crac_error *not_arrived(void)
@@ -228,7 +221,7 @@ static crac_error *not_arrived(void)
     for (uint32_t i = 0; i < crac__nthreads; i++) {
         char path[64], comm[32] = "?";
         long n;
-        if (i == sp.self || atomic_load(&parked[i]))
+        if (i == sp->self || atomic_load(&parked[i]))
             continue;
         snprintf(path, sizeof(path), "/proc/self/task/%d/comm", crac__threads[i].tid);
         n = crac__read_file(path, comm, sizeof(comm) - 1);
@@ -242,7 +235,7 @@ static crac_error *not_arrived(void)
 
 int crac__safepoint_enter(long timeout_ms, crac_error **err)
 {
-    unsigned round = ++rounds;
+    unsigned round = ++sp->rounds;
     long deadline = now_ms() + timeout_ms;
     int rc = 0;
     struct crac_img_thread *self;
@@ -251,19 +244,19 @@ int crac__safepoint_enter(long timeout_ms, crac_error **err)
      * process's own thread, so that it keeps pid == tid.  Records never
      * move once listed: a parked thread keeps a pointer to its own. */
     crac__nthreads = 0;
-    gone = 0;
+    sp->gone = 0;
     add_record(getpid());
     if (gettid() != getpid())
         add_record(gettid());
-    sp.self = crac__nthreads - 1;
-    self = &crac__threads[sp.self];
+    sp->self = crac__nthreads - 1;
+    self = &crac__threads[sp->self];
     crac__thread_capture(self);
     self->flags = CRAC_THR_CHECKPOINTER;
-    atomic_store(&parked[sp.self], 1);
-    atomic_store(&sp.arrived, 0);
-    atomic_store(&sp.checked_in, 0);
+    atomic_store(&parked[sp->self], 1);
+    atomic_store(&sp->arrived, 0);
+    atomic_store(&sp->checked_in, 0);
     install_handler();
-    atomic_store(&sp.round, round);
+    atomic_store(&sp->round, round);
     /* Threads may start threads while we signal: list again until no new
      * one appears once all listed ones are parked. */
     while (signal_new(&rc) > 0 && !rc)
@@ -280,26 +273,26 @@ int crac__safepoint_enter(long timeout_ms, crac_error **err)
 
 void crac__safepoint_leave(void)
 {
-    unsigned round = atomic_load(&sp.round);
-    atomic_store(&sp.round, 0);
-    atomic_store(&sp.released, round);
-    futex_wake(&sp.released);
-    sigaction(CRAC_SAFEPOINT_SIGNAL, &old_action, NULL);
+    unsigned round = atomic_load(&sp->round);
+    atomic_store(&sp->round, 0);
+    atomic_store(&sp->released, round);
+    futex_wake(&sp->released);
+    sigaction(CRAC_SAFEPOINT_SIGNAL, &sp->old_action, NULL);
 }
 
 void crac__safepoint_resume_restored(void)
 {
-    unsigned want = crac__nthreads - 1 - gone, have;
-    while ((have = atomic_load(&sp.checked_in)) < want)
-        futex_wait(&sp.checked_in, have);
-    atomic_store(&sp.resumed, atomic_load(&sp.round));
-    atomic_store(&sp.round, 0);
-    futex_wake(&sp.resumed);
+    unsigned want = crac__nthreads - 1 - sp->gone, have;
+    while ((have = atomic_load(&sp->checked_in)) < want)
+        futex_wait(&sp->checked_in, have);
+    atomic_store(&sp->resumed, atomic_load(&sp->round));
+    atomic_store(&sp->round, 0);
+    futex_wake(&sp->resumed);
 }
 
 struct crac_img_thread *crac__thread_self_record(void)
 {
-    return &crac__threads[sp.self];
+    return &crac__threads[sp->self];
 }
 
 static int still_blocking(pid_t tid)

@@ -7,6 +7,8 @@
 #ifndef CRAC_THREADS_H
 #define CRAC_THREADS_H
 
+#include <signal.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include "crac.h"
@@ -17,10 +19,49 @@
 #define CRAC_SAFEPOINT_SIGNAL 62
 #define CRAC_MAX_THREADS 1024
 
-/* The saved threads; [0] is the thread group leader.  In the image's
- * memory, so that every restored thread finds its own record. */
-extern struct crac_img_thread crac__threads[CRAC_MAX_THREADS];
-extern uint32_t crac__nthreads;
+/* The safepoint's own synchronization and bookkeeping (safepoint.c only). */
+struct crac__safepoint {
+    atomic_uint round;      /* current round; 0: none */
+    atomic_uint arrived;    /* threads parked in this round */
+    atomic_uint released;   /* = round when the parked threads may go */
+    atomic_uint checked_in; /* restored threads that re-established their state */
+    atomic_uint resumed;    /* = round when restored threads may go */
+    uint32_t self;          /* index of the checkpointing thread */
+    unsigned rounds;        /* rounds started so far */
+    unsigned gone;          /* records of threads that ended before they parked */
+    struct sigaction old_action; /* the signal's action before the safepoint took it */
+};
+
+/* Everything the safepoint and the thread records write at each
+ * checkpoint, in one object.  Every page a checkpoint dirties is saved in
+ * the image, so the small fields come first, then the per-thread flags,
+ * then the records, and the object starts on a page: a checkpoint of a
+ * process with a few threads (up to 6) dirties one page of the library's
+ * memory (separate globals dirtied two or three).  In the image's memory,
+ * so that every restored thread finds its own record. */
+struct crac__thread_table {
+    uint32_t nthreads;
+    struct crac__safepoint sp;
+    unsigned char signaled[CRAC_MAX_THREADS];
+    atomic_uchar parked[CRAC_MAX_THREADS];
+    struct crac_img_thread threads[CRAC_MAX_THREADS]; /* [0] is the thread group leader */
+};
+
+/* Room for the table and a page more (safepoint.c).  It is aligned at run
+ * time: an aligned attribute would align the whole .bss section, moving
+ * the library's first globals off the page they share with .data (always
+ * written) onto a page of their own that the checkpoint dirties. */
+extern char crac__thread_room[];
+
+static inline struct crac__thread_table *crac__thread_table(void)
+{
+    return (struct crac__thread_table *)(((uintptr_t)crac__thread_room + CRAC_PAGE - 1) &
+                                         ~(uintptr_t)(CRAC_PAGE - 1));
+}
+
+/* The saved threads and how many are listed (ended ones have tid 0). */
+#define crac__threads (crac__thread_table()->threads)
+#define crac__nthreads (crac__thread_table()->nthreads)
 
 /* The calling thread's kernel state, with raw system calls only
  * (async-signal-safe: it also runs in the safepoint handler). */

@@ -27,20 +27,23 @@ static const struct crac__engine_option native_options[] = {
     {NULL, NULL, NULL},
 };
 
-static bool keep_running;
-static long safepoint_timeout_ms = 5000;
-
-/* The saved state lives in a global: it is part of the image, so the
- * restored process finds it where it left it. */
-static struct crac_img_proc saved;
+/* The options, with their defaults.  Initialized, so in .data rather
+ * than .bss: they are set when the first checkpoint reads the
+ * configuration, and .data's page is written anyway (relocations, the
+ * library's first globals), while a zero page of .bss written then would
+ * be saved in the image as one more page. */
+static struct {
+    long safepoint_timeout_ms;
+    bool keep_running;
+} opt = {.safepoint_timeout_ms = 5000, .keep_running = false};
 
 static int native_configure(const char *key, const char *value, crac_error **err)
 {
     if (!strcmp(key, "keep_running")) {
         if (!strcmp(value, "true") || !strcmp(value, "1"))
-            keep_running = true;
+            opt.keep_running = true;
         else if (!strcmp(value, "false") || !strcmp(value, "0"))
-            keep_running = false;
+            opt.keep_running = false;
         else {
             *err = crac__error_src("engine", "keep_running wants true or false, got '%s'", value);
             return -EINVAL;
@@ -55,7 +58,7 @@ static int native_configure(const char *key, const char *value, crac_error **err
                                    "got '%s'", value);
             return -EINVAL;
         }
-        safepoint_timeout_ms = v;
+        opt.safepoint_timeout_ms = v;
         return 0;
     }
     *err = crac__error_src("engine", "native engine has no option '%s' (options: keep_running, "
@@ -88,21 +91,25 @@ static bool restore_policies_given(const struct crac_restore_info *info)
 
 /* Runs in the restored process on the checkpointing thread, right after
  * the blob's jump.  Other threads are still parked (one may hold the
- * allocator's or stdio's lock): only system calls until they are released. */
+ * allocator's or stdio's lock): only system calls until they are released.
+ * The process state comes from the restore information (the restorer's
+ * copy of the image's process section), valid until the blob's area is
+ * unmapped at the end. */
 static int restored(const struct crac_restore_info *info)
 {
-    if (info->version != CRAC_RESTORE_INFO_VERSION) {
+    const struct crac_img_proc *saved = (const void *)((const char *)info + info->proc_off);
+    if (info->version != CRAC_RESTORE_INFO_VERSION || info->proc_size != sizeof(*saved)) {
         /* Nothing sensible to do: the restorer and the library disagree. */
         static const char msg[] = "crac: restore information of an unknown version\n";
         (void)!write(2, msg, sizeof(msg) - 1);
         _exit(127);
     }
-    crac__thread_apply(crac__thread_self_record(), saved.rseq_offset, saved.rseq_size);
+    crac__thread_apply(crac__thread_self_record(), saved->rseq_offset, saved->rseq_size);
     if (info->flags & CRAC_RI_LAZY)
         crac__lazy_image_set(info->lazy_major, info->lazy_minor, info->lazy_ino);
     else
         crac__lazy_image_set(0, 0, 0);
-    crac__proc_apply(&saved, info);
+    crac__proc_apply(saved, info);
     crac__fd_policy_reopen_early(restore_policies_given(info));
     crac__proc_apply_env(info);
     crac__safepoint_resume_restored();
@@ -111,7 +118,7 @@ static int restored(const struct crac_restore_info *info)
         clock_gettime(CLOCK_REALTIME, &ts);
         fprintf(stderr, "crac restore: running again after %.3f ms (pid %d, %u thread%s%s)\n",
                 ((uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec - info->started_ns) / 1e6,
-                (int)getpid(), saved.nthreads, saved.nthreads == 1 ? "" : "s",
+                (int)getpid(), saved->nthreads, saved->nthreads == 1 ? "" : "s",
                 info->flags & CRAC_RI_TIDS_CHANGED ? "; some saved thread ids were taken, "
                                                      "those threads have new ids" : "");
     }
@@ -128,8 +135,10 @@ static uint64_t now_ns(void)
 
 static int native_checkpoint(const struct crac__cp_request *req, crac_error **err)
 {
-    /* The dumper's state lives in its own mapping, left out of the image:
-     * it changes while memory is saved. */
+    /* The dumper's state, the process state it writes included, lives in
+     * its own mapping, left out of the image: it changes while memory is
+     * saved, and a restored process gets the process state from the
+     * restorer instead. */
     struct crac__dump *d;
     uint64_t info, t[6];
     int rc;
@@ -139,7 +148,7 @@ static int native_checkpoint(const struct crac__cp_request *req, crac_error **er
     t[0] = now_ns();
     if (!(d = crac__dump_prepare(req->dest, err)))
         return CRAC__CP_FAILED;
-    if (crac__proc_capture(d, &saved, err) || crac__dump_labels_notes(d, err)) {
+    if (crac__proc_capture(d, &d->proc, err) || crac__dump_labels_notes(d, err)) {
         crac__dump_finish(d, -1);
         crac__dump_free(d);
         return CRAC__CP_FAILED;
@@ -150,7 +159,7 @@ static int native_checkpoint(const struct crac__cp_request *req, crac_error **er
     fflush(NULL);
     malloc_trim(0);
     t[1] = now_ns();
-    if (crac__safepoint_enter(safepoint_timeout_ms, err)) {
+    if (crac__safepoint_enter(opt.safepoint_timeout_ms, err)) {
         crac__dump_finish(d, -1);
         crac__dump_free(d);
         return CRAC__CP_FAILED;
@@ -162,11 +171,11 @@ static int native_checkpoint(const struct crac__cp_request *req, crac_error **er
     if (info)
         return restored((const struct crac_restore_info *)info);
     t[2] = now_ns();
-    rc = crac__dump_write(d, &saved);
+    rc = crac__dump_write(d, &d->proc);
     t[3] = now_ns();
     rc = crac__dump_finish(d, rc);
     t[4] = now_ns();
-    if (rc == 0 && !keep_running)
+    if (rc == 0 && !opt.keep_running)
         _exit(0); /* the image is the process now; nobody else runs again */
     crac__fd_policy_reopen_early(false);
     crac__safepoint_leave();
@@ -175,7 +184,7 @@ static int native_checkpoint(const struct crac__cp_request *req, crac_error **er
     else
         crac__log("image written to %s (%llu pages): prepare %.3f ms, safepoint %.3f ms, "
                   "write %.3f ms, sync and publish %.3f ms", d->dest,
-                  (unsigned long long)saved.pages_total, (t[1] - t[0]) / 1e6, (t[2] - t[1]) / 1e6,
+                  (unsigned long long)d->proc.pages_total, (t[1] - t[0]) / 1e6, (t[2] - t[1]) / 1e6,
                   (t[3] - t[2]) / 1e6, (t[4] - t[3]) / 1e6);
     crac__dump_free(d);
     return rc < 0 ? CRAC__CP_FAILED : CRAC__CP_CONTINUED;

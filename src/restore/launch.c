@@ -96,12 +96,18 @@ static void plan_threads(const struct crac_img *img, struct crac_blob_args *a, b
 }
 
 /* The blob's area, in order: code, arguments (+ moves, kept ranges,
- * threads), restore information (+ --env strings), stack, a page for the
- * new threads, parking room for the vDSO. */
+ * threads), restore information (+ the process section, --env strings),
+ * stack, a page for the new threads, parking room for the vDSO. */
 struct blob_layout {
     uint64_t code, args, moves_off, keep_off, threads_off, info, stack_top, thread_stack, park;
     uint64_t len;
 };
+
+/* Inside the restore information: the process section, then the --env
+ * strings (at most ENV_MAX bytes). */
+#define INFO_PROC_OFF up(sizeof(struct crac_restore_info), 64)
+#define INFO_ENV_OFF up(INFO_PROC_OFF + sizeof(struct crac_img_proc), 64)
+#define ENV_MAX (64U << 10)
 
 static uint64_t park_room(const struct crac_img *img)
 {
@@ -120,8 +126,7 @@ static void layout(const struct crac_img *img, uint64_t base, struct blob_layout
     l->threads_off = up(l->keep_off + (img->nregions + 2) * sizeof(struct crac_blob_range), 64);
     args_len = up(l->threads_off + img->nthreads * sizeof(struct crac_blob_thread), CRAC_PAGE);
     l->info = l->args + args_len;
-    l->stack_top = l->info + up(sizeof(struct crac_restore_info) + (64UL << 10), CRAC_PAGE) +
-                   (64UL << 10);
+    l->stack_top = l->info + up(INFO_ENV_OFF + ENV_MAX, CRAC_PAGE) + (64UL << 10);
     l->thread_stack = l->stack_top + CRAC_PAGE;
     l->park = l->thread_stack;
     l->len = l->park + park_room(img) - base;
@@ -139,7 +144,7 @@ static struct crac_restore_info *plan_info(const struct crac_img *img, void *at,
                                            const struct crac__stage *st)
 {
     struct crac_restore_info *info = at;
-    char *env = (char *)(info + 1);
+    char *env = (char *)at + INFO_ENV_OFF;
     memset(info, 0, sizeof(*info));
     info->version = CRAC_RESTORE_INFO_VERSION;
     info->size = sizeof(*info);
@@ -156,10 +161,13 @@ static struct crac_restore_info *plan_info(const struct crac_img *img, void *at,
             info->lazy_ino = sb.st_ino;
         }
     }
-    info->env_off = sizeof(*info);
+    info->proc_off = INFO_PROC_OFF;
+    info->proc_size = sizeof(*img->proc);
+    memcpy((char *)at + info->proc_off, img->proc, sizeof(*img->proc));
+    info->env_off = INFO_ENV_OFF;
     for (size_t i = 0; i < o->nenv; i++) {
         size_t n = strlen(o->env[i]) + 1;
-        if (info->env_len + n > (64U << 10))
+        if (info->env_len + n > ENV_MAX)
             break;
         memcpy(env + info->env_len, o->env[i], n);
         info->env_len += (uint32_t)n;

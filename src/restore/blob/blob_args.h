@@ -12,7 +12,7 @@
 #include "image/format.h"
 
 #define CRAC_BLOB_ARGS_VERSION 1
-#define CRAC_RESTORE_INFO_VERSION 1
+#define CRAC_RESTORE_INFO_VERSION 2
 
 /* Given to the restored process: crac__ctx_save() "returns" its address. */
 struct crac_restore_info {
@@ -22,6 +22,10 @@ struct crac_restore_info {
     uint32_t flags;               /* CRAC_RI_* */
     uint32_t env_count;           /* --env K=V strings, packed at env_off */
     uint32_t env_off, env_len;
+    /* A copy of the image's process section (struct crac_img_proc, size
+     * proc_size), which the restored code applies: so the process need not
+     * keep a copy of its own in memory that the image would save again. */
+    uint32_t proc_off, proc_size;
     /* --lazy: the pages file the memory is mapped from (device, inode), so
      * a later checkpoint saves those mappings as memory, not as a file */
     uint32_t lazy_major, lazy_minor;
