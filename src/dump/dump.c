@@ -172,6 +172,19 @@ static int open_new(const char *dir, const char *name)
     return open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 }
 
+/* 0700 (files 0600): images hold process memory, secrets included.  A
+ * directory left by a killed checkpoint of a process with our pid goes
+ * first. */
+static int make_tmp_dir(const char *tmp)
+{
+    if (mkdir(tmp, 0700) == 0)
+        return 0;
+    if (errno != EEXIST)
+        return -1;
+    remove_image_dir(tmp);
+    return mkdir(tmp, 0700);
+}
+
 struct crac__dump *crac__dump_prepare(const char *dest, crac_error **err)
 {
     struct crac__dump *d = alloc_scratch();
@@ -185,10 +198,7 @@ struct crac__dump *crac__dump_prepare(const char *dest, crac_error **err)
         return NULL;
     }
     d->replace = rc == 1;
-    /* A directory left by a killed checkpoint of a process with our pid. */
-    remove_image_dir(d->tmp);
-    /* 0700/0600: images hold process memory, secrets included. */
-    if (mkdir(d->tmp, 0700) < 0) {
+    if (make_tmp_dir(d->tmp) < 0) {
         *err = crac__error_src("engine", "cannot create %s: %s", d->tmp, strerror(errno));
         crac__dump_free(d);
         return NULL;
@@ -219,14 +229,23 @@ static int sync_all(struct crac__dump *d)
     int parent = open(d->parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     int rc = dir < 0 || parent < 0 ? -errno : 0;
     if (!rc) {
-        int fds[] = {d->pages_fd, d->meta_fd, dir, parent};
-        rc = crac__fsync_all(fds, 4);
+        int fds[] = {d->meta_fd, dir, parent};
+        rc = crac__fsync_all(fds, 3);
     }
     if (dir >= 0)
         close(dir);
     if (parent >= 0)
         close(parent);
     return rc;
+}
+
+/* The page data's fsync, started by the writing phase (or now). */
+static int pages_synced(struct crac__dump *d)
+{
+    if (!d->pages_sync_started)
+        return fsync(d->pages_fd) < 0 ? -errno : 0;
+    d->pages_sync_started = false;
+    return crac__fsync_finish(&d->pages_sync);
 }
 
 /* The image appears under its name complete or not at all: both files are
@@ -247,6 +266,8 @@ static int publish(struct crac__dump *d)
         return -errno;
     }
     rc = sync_all(d);
+    int p = pages_synced(d);
+    rc = rc ? rc : p;
     if (rc == 0) {
         if (d->replace)
             remove_image_dir(d->tmp);
@@ -268,6 +289,10 @@ int crac__dump_finish(struct crac__dump *d, int rc)
             d->err_what = "publishing the image";
         }
     }
+    /* After a failed dump or publish the page data's fsync may still run:
+     * its helper uses the scratch mapping, which goes away after this. */
+    if (d->pages_sync_started)
+        pages_synced(d);
     if (d->meta_fd >= 0)
         close(d->meta_fd);
     if (d->pages_fd >= 0)

@@ -18,6 +18,18 @@
 #include "crac.h"
 #include "image/format.h"
 
+/* fsync()s on a helper thread (src/dump/fsyncs.c): start it, do other
+ * work, then wait for it (0 or -errno).  The job must stay in place until
+ * then. */
+struct crac__fsync_job {
+    int fds[4], n; /* synced one after another */
+    volatile int tid; /* set by the kernel at clone, cleared when the helper ends */
+    long rc;
+    char stack[4096] __attribute__((aligned(16)));
+};
+void crac__fsync_start(struct crac__fsync_job *j, const int *fds, int n);
+int crac__fsync_finish(struct crac__fsync_job *j);
+
 struct crac__dump {
     char dest[PATH_MAX];   /* the image directory to publish */
     char tmp[PATH_MAX];    /* where it is written first */
@@ -50,6 +62,9 @@ struct crac__dump {
     uint64_t pages_off;  /* bytes of page data so far (written or pending) */
     uint64_t pending;    /* bytes queued in iov, not yet written */
     size_t runs_hashed;  /* runs before this one have their checksum */
+    /* the page data's fsync, started as soon as it is all written */
+    struct crac__fsync_job pages_sync;
+    bool pages_sync_started;
     int err;             /* -errno of the first failure in the writing phase */
     const char *err_what;
     /* The image's process section: here rather than in the library's
@@ -77,6 +92,7 @@ int crac__dump_finish(struct crac__dump *d, int rc);
 
 /* fsync() of every descriptor in fds, concurrently: 0 or the first -errno. */
 int crac__fsync_all(const int *fds, int n);
+
 
 /* The image's labels (option "labels": key=value,...) and notes (the
  * resources notified, what policies did).  Heap allowed.  0 or -1 + *err. */

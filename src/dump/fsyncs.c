@@ -10,84 +10,80 @@
  * threads are parked and one may hold the allocator's lock, which
  * pthread_create() needs.  A helper shares our TLS, so it runs nothing but
  * the system call (no errno, no sanitizer, no stack protector), with every
- * signal blocked, and is gone before crac__fsync_all() returns.
+ * signal blocked, and is gone when crac__fsync_finish() returns.
  */
 #include <errno.h>
 #include <linux/futex.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdint.h>
-#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "dump/dump.h"
 
-#define HELPER_STACK 4096
-
-struct helper {
-    int fd;
-    volatile int tid; /* set by the kernel at clone, cleared when the thread ends */
-    long rc;
-};
-
 __attribute__((no_sanitize("address", "undefined"), optimize("no-stack-protector")))
 static int helper_main(void *arg)
 {
-    struct helper *h = arg;
-    long rc;
-    __asm__ volatile("syscall"
-                     : "=a"(rc)
-                     : "0"((long)SYS_fsync), "D"((long)h->fd)
-                     : "rcx", "r11", "memory");
-    h->rc = rc;
+    struct crac__fsync_job *j = arg;
+    for (int i = 0; i < j->n; i++) {
+        long rc;
+        __asm__ volatile("syscall"
+                         : "=a"(rc)
+                         : "0"((long)SYS_fsync), "D"((long)j->fds[i])
+                         : "rcx", "r11", "memory");
+        if (rc < 0 && !j->rc)
+            j->rc = rc;
+    }
     return 0;
 }
 
-static void wait_helper(struct helper *h)
+void crac__fsync_start(struct crac__fsync_job *j, const int *fds, int n)
+{
+    sigset_t all, old;
+    long tid;
+    if (n > (int)(sizeof(j->fds) / sizeof(j->fds[0])))
+        n = (int)(sizeof(j->fds) / sizeof(j->fds[0]));
+    for (int i = 0; i < n; i++)
+        j->fds[i] = fds[i];
+    j->n = n;
+    j->tid = 0;
+    j->rc = 0;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &old);
+    tid = clone(helper_main, j->stack + sizeof(j->stack),
+                CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD | CLONE_SYSVSEM |
+                    CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID,
+                j, &j->tid, NULL, &j->tid);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    /* No helper (out of threads, say): the same work, here and now. */
+    if (tid < 0)
+        helper_main(j);
+}
+
+int crac__fsync_finish(struct crac__fsync_job *j)
 {
     int tid;
     /* The kernel wakes a shared (not private) futex on clear-child-tid. */
-    while ((tid = h->tid) != 0)
-        syscall(SYS_futex, &h->tid, FUTEX_WAIT, tid, NULL, NULL, 0);
+    while ((tid = j->tid) != 0)
+        syscall(SYS_futex, &j->tid, FUTEX_WAIT, tid, NULL, NULL, 0);
+    return (int)j->rc;
 }
 
 int crac__fsync_all(const int *fds, int n)
 {
     enum { MAX = 8 };
-    struct helper h[MAX];
-    sigset_t all, old;
-    char *stacks;
-    int started = 0, rc = 0;
+    struct crac__fsync_job jobs[MAX];
+    int rc = 0;
     if (n > MAX)
         n = MAX;
-    stacks = n > 1 ? mmap(NULL, (size_t)(n - 1) * HELPER_STACK, PROT_READ | PROT_WRITE,
-                          MAP_PRIVATE | MAP_ANONYMOUS, -1, 0)
-                   : MAP_FAILED;
-    if (stacks != MAP_FAILED) {
-        sigfillset(&all);
-        pthread_sigmask(SIG_BLOCK, &all, &old);
-        for (int i = 1; i < n; i++, started++) {
-            h[i] = (struct helper){.fd = fds[i], .tid = 0, .rc = 0};
-            if (clone(helper_main, stacks + (size_t)i * HELPER_STACK,
-                      CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_SIGHAND | CLONE_THREAD |
-                          CLONE_SYSVSEM | CLONE_PARENT_SETTID | CLONE_CHILD_CLEARTID,
-                      &h[i], &h[i].tid, NULL, &h[i].tid) < 0)
-                break;
-        }
-        pthread_sigmask(SIG_SETMASK, &old, NULL);
-    }
-    /* Whatever could not get a helper is synced here, in order. */
-    for (int i = started + 1; i < n; i++)
-        if (fsync(fds[i]) < 0 && !rc)
-            rc = -errno;
-    if (fsync(fds[0]) < 0)
+    for (int i = 1; i < n; i++)
+        crac__fsync_start(&jobs[i], &fds[i], 1);
+    if (n > 0 && fsync(fds[0]) < 0)
         rc = -errno;
-    for (int i = 1; i <= started; i++) {
-        wait_helper(&h[i]);
-        if (h[i].rc < 0 && !rc)
-            rc = (int)h[i].rc;
+    for (int i = 1; i < n; i++) {
+        int r = crac__fsync_finish(&jobs[i]);
+        if (r < 0 && !rc)
+            rc = r;
     }
-    if (stacks != MAP_FAILED)
-        munmap(stacks, (size_t)(n - 1) * HELPER_STACK);
     return rc;
 }

@@ -33,23 +33,24 @@ static void check_maps(crac_error *problems)
     if (!buf)
         return;
     while (crac__maps_next(&cur, buf + len, &m) == 1) {
-        char what[600];
         int deleted = m.path_len > 10 && !memcmp(m.path + m.path_len - 10, " (deleted)", 10);
-        snprintf(what, sizeof(what), "%lx-%lx %s %.*s", (unsigned long)m.start,
-                 (unsigned long)m.end, m.perms, (int)m.path_len, m.path);
+        const char *why = NULL;
         if ((m.path_len >= 5 && !memcmp(m.path, "/SYSV", 5)) || (m.perms[3] == 's' && m.perms[1] == 'w'))
             continue; /* SysV and shared writable memory: the general checker (src/lib/check_proc.c) */
         if (deleted && !crac__lazy_image_mapping(m.dev_major, m.dev_minor, m.ino))
-            add(problems, "mapping of a deleted file: %s", what);
+            why = "mapping of a deleted file";
         else if (m.perms[3] == 's' && (!m.path_len || m.path[0] != '/'))
-            add(problems, "shared anonymous mapping: %s", what);
+            why = "shared anonymous mapping";
         else if (m.path_len && m.path[0] == '[' && strncmp(m.path, "[heap]", 6) &&
                  strncmp(m.path, "[stack]", 7) && strncmp(m.path, "[anon:", 6) &&
                  strncmp(m.path, "[vdso]", 6) && strncmp(m.path, "[vvar", 5) &&
                  strncmp(m.path, "[vsyscall]", 10))
-            add(problems, "special mapping the engine cannot recreate: %s", what);
+            why = "special mapping the engine cannot recreate";
         else if (m.path_len && m.path[0] == '/' && m.dev_major == 0 && m.ino == 0)
-            add(problems, "mapping of a non-file: %s", what);
+            why = "mapping of a non-file";
+        if (why)
+            add(problems, "%s: %lx-%lx %s %.*s", why, (unsigned long)m.start, (unsigned long)m.end,
+                m.perms, (int)m.path_len, m.path);
     }
     free(buf);
 }

@@ -338,6 +338,9 @@ int crac__dump_write(struct crac__dump *d, struct crac_img_proc *p)
     n = crac__read_file("/proc/self/maps", d->maps, d->maps_cap);
     if (n < 0)
         return (int)n;
+    d->err_what = "finding the vDSO";
+    if ((rc = crac__vdso_layout_in(d->maps, (size_t)n, &p->vdso)) < 0)
+        return rc;
     cur = d->maps;
     end = d->maps + n;
     d->err_what = "saving memory";
@@ -351,6 +354,9 @@ int crac__dump_write(struct crac__dump *d, struct crac_img_proc *p)
         rc = write_batch(d);
     if (rc)
         return rc;
+    /* The disk works on the page data while the metadata is built. */
+    crac__fsync_start(&d->pages_sync, &d->pages_fd, 1);
+    d->pages_sync_started = true;
     p->pages_total = d->pages_off / CRAC_PAGE;
     parts = (struct crac_img){
         .proc = p, .regions = d->regions, .nregions = d->nregions,

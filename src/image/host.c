@@ -43,16 +43,12 @@ void crac__cpu_features(struct crac_img_cpu *c)
     }
 }
 
-int crac__vdso_layout(struct crac_img_vdso *v)
+int crac__vdso_layout_in(const char *maps, size_t len, struct crac_img_vdso *v)
 {
-    size_t len;
-    char *buf = crac__read_file_alloc("/proc/self/maps", &len);
-    const char *cur = buf;
+    const char *cur = maps;
     struct crac_map m;
     memset(v, 0, sizeof(*v));
-    if (!buf)
-        return -errno;
-    while (crac__maps_next(&cur, buf + len, &m) == 1) {
+    while (crac__maps_next(&cur, maps + len, &m) == 1) {
         if (crac__map_is(&m, "[vvar]")) {
             v->vvar_start = m.start;
             v->vvar_end = m.end;
@@ -64,11 +60,22 @@ int crac__vdso_layout(struct crac_img_vdso *v)
             v->vdso_end = m.end;
         }
     }
-    free(buf);
     if (!v->vdso_start)
         return -ENOENT;
     v->vdso_hash = XXH3_64bits((const void *)v->vdso_start, v->vdso_end - v->vdso_start);
     return 0;
+}
+
+int crac__vdso_layout(struct crac_img_vdso *v)
+{
+    size_t len;
+    char *buf = crac__read_file_alloc("/proc/self/maps", &len);
+    int rc;
+    if (!buf)
+        return -errno;
+    rc = crac__vdso_layout_in(buf, len, v);
+    free(buf);
+    return rc;
 }
 
 static const struct {
@@ -157,38 +164,62 @@ int crac__img_check_host(const struct crac_img *img, crac_error **err)
     return -1;
 }
 
+/* The GNU build-id note in notes[0..len), or 0. */
+static uint32_t find_build_id(const char *notes, size_t len, uint8_t *out, uint32_t max)
+{
+    size_t pos = 0;
+    while (pos + sizeof(Elf64_Nhdr) <= len) {
+        Elf64_Nhdr nh;
+        size_t name_at, desc_at;
+        memcpy(&nh, notes + pos, sizeof(nh));
+        name_at = pos + sizeof(nh);
+        desc_at = name_at + ((nh.n_namesz + 3) & ~3U);
+        if (desc_at + nh.n_descsz > len)
+            break;
+        if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
+            memcmp(notes + name_at, "GNU", 4) == 0 && nh.n_descsz <= max) {
+            memcpy(out, notes + desc_at, nh.n_descsz);
+            return nh.n_descsz;
+        }
+        pos = desc_at + ((nh.n_descsz + 3) & ~3U);
+    }
+    return 0;
+}
+
+/* Reads [off, off+len) from the file's first bytes in head when they are
+ * there (the ELF header, program headers and notes nearly always are: one
+ * read instead of one per header), else from the file. */
+static int read_at(int fd, const char *head, size_t head_len, void *dst, size_t len, uint64_t off)
+{
+    if (off <= head_len && len <= head_len - off) {
+        memcpy(dst, head + off, len);
+        return 0;
+    }
+    return pread(fd, dst, len, (off_t)off) == (ssize_t)len ? 0 : -1;
+}
+
 uint32_t crac__elf_build_id(int fd, uint8_t *out, uint32_t max)
 {
+    char head[4096], notes[1024];
+    ssize_t got = pread(fd, head, sizeof(head), 0);
+    size_t hl = got > 0 ? (size_t)got : 0;
     Elf64_Ehdr eh;
     Elf64_Phdr ph;
-    if (pread(fd, &eh, sizeof(eh), 0) != sizeof(eh) || memcmp(eh.e_ident, ELFMAG, SELFMAG) ||
+    if (read_at(fd, head, hl, &eh, sizeof(eh), 0) || memcmp(eh.e_ident, ELFMAG, SELFMAG) ||
         eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_phentsize != sizeof(ph) || eh.e_phnum > 256)
         return 0;
     for (unsigned i = 0; i < eh.e_phnum; i++) {
-        char notes[1024];
-        size_t pos = 0, len;
-        if (pread(fd, &ph, sizeof(ph), (off_t)(eh.e_phoff + i * sizeof(ph))) != sizeof(ph))
+        size_t len;
+        uint32_t n;
+        if (read_at(fd, head, hl, &ph, sizeof(ph), eh.e_phoff + i * sizeof(ph)))
             return 0;
         if (ph.p_type != PT_NOTE)
             continue;
         len = ph.p_filesz < sizeof(notes) ? ph.p_filesz : sizeof(notes);
-        if (pread(fd, notes, len, (off_t)ph.p_offset) != (ssize_t)len)
+        if (read_at(fd, head, hl, notes, len, ph.p_offset))
             return 0;
-        while (pos + sizeof(Elf64_Nhdr) <= len) {
-            Elf64_Nhdr nh;
-            size_t name_at, desc_at;
-            memcpy(&nh, notes + pos, sizeof(nh));
-            name_at = pos + sizeof(nh);
-            desc_at = name_at + ((nh.n_namesz + 3) & ~3U);
-            if (desc_at + nh.n_descsz > len)
-                break;
-            if (nh.n_type == NT_GNU_BUILD_ID && nh.n_namesz == 4 &&
-                memcmp(notes + name_at, "GNU", 4) == 0 && nh.n_descsz <= max) {
-                memcpy(out, notes + desc_at, nh.n_descsz);
-                return nh.n_descsz;
-            }
-            pos = desc_at + ((nh.n_descsz + 3) & ~3U);
-        }
+        if ((n = find_build_id(notes, len, out, max)))
+            return n;
     }
     return 0;
 }

@@ -62,6 +62,8 @@ void crac__cpu_features(struct crac_img_cpu *c);
 /* The [vvar]/[vvar_vclock]/[vdso] layout and vDSO hash of this process.
  * 0, or -ENOENT when there is no vDSO. */
 int crac__vdso_layout(struct crac_img_vdso *v);
+/* The same from a copy of /proc/self/maps already read (no heap). */
+int crac__vdso_layout_in(const char *maps, size_t len, struct crac_img_vdso *v);
 const char *crac__region_kind_name(uint32_t kind);
 /* The value of label `key` in the image, or NULL. */
 const char *crac__img_label(const struct crac_img *img, const char *key);

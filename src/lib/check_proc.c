@@ -8,11 +8,13 @@
  * them for engines that keep the process as it is (pause, sim).
  */
 #include <dirent.h>
+#include <errno.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "image/maps.h"
@@ -66,11 +68,21 @@ static void report_child(long pid, const struct crac__engine *engine, crac_error
             "checkpoint", pid, comm, *exe ? ", " : "", exe);
 }
 
+/* Whether the process has any child at all: one system call, where the
+ * /proc walk below costs a directory and a file per thread (WNOWAIT: a
+ * child that has exited stays to be reaped by the program). */
+static bool has_children(void)
+{
+    siginfo_t si;
+    return waitid(P_ALL, 0, &si, WEXITED | WSTOPPED | WCONTINUED | WNOHANG | WNOWAIT | __WALL) == 0 ||
+           errno != ECHILD;
+}
+
 static void check_children(const struct crac__engine *engine, crac_error *problems)
 {
-    DIR *d = opendir("/proc/self/task");
+    DIR *d;
     struct dirent *e;
-    if (!d)
+    if (!has_children() || !(d = opendir("/proc/self/task")))
         return;
     /* a child belongs to the thread that forked it: ask every thread */
     while ((e = readdir(d))) {
