@@ -165,7 +165,7 @@ static int split_dest(struct crac__dump *d, const char *dest, crac_error **err)
 }
 
 /* Read and write: the dumper hashes page data from the file's own pages. */
-static int open_new(const char *dir, const char *name)
+int crac__dump_open_new(const char *dir, const char *name)
 {
     char path[PATH_MAX + 16];
     snprintf(path, sizeof(path), "%s/%s", dir, name);
@@ -203,10 +203,9 @@ struct crac__dump *crac__dump_prepare(const char *dest, crac_error **err)
         crac__dump_free(d);
         return NULL;
     }
-    d->meta_fd = open_new(d->tmp, CRAC_IMG_META);
-    d->pages_fd = open_new(d->tmp, CRAC_IMG_PAGES);
+    d->pages_fd = crac__dump_open_new(d->tmp, CRAC_IMG_PAGES);
     d->pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-    if (d->meta_fd < 0 || d->pages_fd < 0 || d->pagemap_fd < 0) {
+    if (d->pages_fd < 0 || d->pagemap_fd < 0) {
         *err = crac__error_src("engine", "cannot open image files in %s: %s", d->tmp, strerror(errno));
         crac__dump_finish(d, -1);
         crac__dump_free(d);
@@ -358,36 +357,51 @@ uint32_t crac__dump_str(struct crac__dump *d, const char *s, size_t len)
 
 int crac__dump_file(struct crac__dump *d, const char *path, size_t len, uint64_t ino)
 {
-    char p[PATH_MAX];
     struct crac_img_file *f;
-    struct stat st;
-    int fd;
-    if (len >= sizeof(p))
+    if (len >= PATH_MAX)
         return -ENAMETOOLONG;
-    memcpy(p, path, len);
-    p[len] = 0;
-    for (size_t i = 0; i < d->nfiles; i++)
-        if (!strcmp(d->strings + d->files[i].path, p))
+    for (size_t i = 0; i < d->nfiles; i++) {
+        const char *known = d->strings + d->files[i].path;
+        if (!strncmp(known, path, len) && !known[len])
             return (int)i;
+    }
     if (d->nfiles == d->files_cap)
         return -E2BIG;
-    fd = open(p, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -errno;
-    if (fstat(fd, &st) < 0 || (ino && st.st_ino != ino)) {
-        close(fd);
-        return -ESTALE; /* replaced on disk since it was mapped */
-    }
     f = &d->files[d->nfiles];
     memset(f, 0, sizeof(*f));
-    f->dev = st.st_dev;
-    f->ino = st.st_ino;
-    f->size = (uint64_t)st.st_size;
-    f->mtime_sec = st.st_mtim.tv_sec;
-    f->mtime_nsec = st.st_mtim.tv_nsec;
-    f->mode = st.st_mode;
-    f->path = crac__dump_str(d, p, len);
-    f->build_id_len = crac__elf_build_id(fd, f->build_id, sizeof(f->build_id));
-    close(fd);
+    f->ino = ino;
+    f->path = crac__dump_str(d, path, len);
     return (int)d->nfiles++;
+}
+
+int crac__dump_identify_files(struct crac__dump *d)
+{
+    for (size_t i = 0; i < d->nfiles; i++) {
+        struct crac_img_file *f = &d->files[i];
+        const char *path = d->strings + f->path;
+        struct stat st;
+        int fd = open(path, O_RDONLY | O_CLOEXEC), rc = 0;
+        if (fd < 0)
+            rc = -errno;
+        else if (fstat(fd, &st) < 0)
+            rc = -errno;
+        else if (f->ino && st.st_ino != f->ino)
+            rc = -ESTALE; /* replaced on disk since it was mapped */
+        if (rc) {
+            snprintf(d->err_text, sizeof(d->err_text), "checking the mapped file %s", path);
+            d->err_what = d->err_text;
+            if (fd >= 0)
+                close(fd);
+            return rc;
+        }
+        f->dev = st.st_dev;
+        f->ino = st.st_ino;
+        f->size = (uint64_t)st.st_size;
+        f->mtime_sec = st.st_mtim.tv_sec;
+        f->mtime_nsec = st.st_mtim.tv_nsec;
+        f->mode = st.st_mode;
+        f->build_id_len = crac__elf_build_id(fd, f->build_id, sizeof(f->build_id));
+        close(fd);
+    }
+    return 0;
 }

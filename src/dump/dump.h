@@ -67,6 +67,7 @@ struct crac__dump {
     bool pages_sync_started;
     int err;             /* -errno of the first failure in the writing phase */
     const char *err_what;
+    char err_text[PATH_MAX + 64]; /* err_what, when it names a file */
     /* The image's process section: here rather than in the library's
      * memory, where the checkpoint would dirty pages the image then saves
      * (a restored process gets it from the restore information). */
@@ -81,8 +82,14 @@ uint64_t crac__ctx_save(struct crac_cpu_ctx *ctx) __attribute__((returns_twice))
 struct crac__dump *crac__dump_prepare(const char *dest, crac_error **err);
 /* Unmaps the scratch mapping (d with it). */
 void crac__dump_free(struct crac__dump *d);
-/* Fills everything but the CPU context; uses the heap. */
-int crac__proc_capture(struct crac__dump *d, struct crac_img_proc *p, crac_error **err);
+/* The process state, in two steps.  Before the safepoint (which takes a
+ * signal): clears p and records the signal actions and mask. */
+void crac__proc_capture_signals(struct crac_img_proc *p);
+/* In the writing phase, once the page data is written (the disk works on
+ * it meanwhile; nothing of this changes while the other threads are
+ * parked): everything else but the CPU context and what the walk records.
+ * No heap.  0 or -errno (d->err_what says what). */
+int crac__proc_capture(struct crac__dump *d, struct crac_img_proc *p);
 /* The writing phase: no heap, no stdio.  0 or -errno (d->err_what says where). */
 int crac__dump_write(struct crac__dump *d, struct crac_img_proc *p);
 /* Publishes the image (rename) on success, or removes the temporary
@@ -100,8 +107,15 @@ int crac__dump_labels_notes(struct crac__dump *d, crac_error **err);
 
 /* Adds a string to the image's string table; its offset (0 = "" on overflow). */
 uint32_t crac__dump_str(struct crac__dump *d, const char *s, size_t len);
-/* Index of a file in the image's file table (added when new), or -errno. */
+/* Index of a file in the image's file table (added when new, by path and
+ * the inode it was mapped from, 0 if unknown), or -errno. */
 int crac__dump_file(struct crac__dump *d, const char *path, size_t len, uint64_t ino);
+/* Fills in every file's identity (device, size, mtime, build-id), checking
+ * it is still the file that was mapped.  Runs after the page data is
+ * written, so the disk works meanwhile.  0 or -errno (d->err_what). */
+int crac__dump_identify_files(struct crac__dump *d);
+/* Creates a file of the image (0600, read and write); fd or -1. */
+int crac__dump_open_new(const char *dir, const char *name);
 
 /* After a --lazy restore, memory is mapped from the image's pages file:
  * such mappings are the process's memory, not a file it mapped (and the

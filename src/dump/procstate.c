@@ -114,17 +114,20 @@ static void capture_misc(struct crac__dump *d, struct crac_img_proc *p)
         snprintf(p->kernel_release, sizeof(p->kernel_release), "%s", u.release);
 }
 
-int crac__proc_capture(struct crac__dump *d, struct crac_img_proc *p, crac_error **err)
+void crac__proc_capture_signals(struct crac_img_proc *p)
+{
+    memset(p, 0, sizeof(*p));
+    capture_signals(p);
+}
+
+int crac__proc_capture(struct crac__dump *d, struct crac_img_proc *p)
 {
     char exe[PATH_MAX];
     ssize_t n;
     int rc;
-    memset(p, 0, sizeof(*p));
-    if ((rc = read_stat(p)) || (rc = read_auxv(p))) {
-        *err = crac__error_src("engine", "cannot read the process layout: %s", strerror(-rc));
-        return -1;
-    }
-    capture_signals(p);
+    d->err_what = "reading the process layout (/proc/self/stat, /proc/self/auxv)";
+    if ((rc = read_stat(p)) || (rc = read_auxv(p)))
+        return rc;
     capture_misc(d, p);
     p->rseq_offset = (int32_t)__rseq_offset;
     p->rseq_size = __rseq_size;
@@ -136,16 +139,13 @@ int crac__proc_capture(struct crac__dump *d, struct crac_img_proc *p, crac_error
     }
     crac__cpu_features(&p->cpu);
     /* The vDSO layout: from the writing phase's read of the maps. */
+    d->err_what = "reading /proc/self/exe";
     n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-    if (n < 0) {
-        *err = crac__error_src("engine", "cannot read /proc/self/exe: %s", strerror(errno));
-        return -1;
-    }
+    if (n < 0)
+        return -errno;
     rc = crac__dump_file(d, exe, (size_t)n, 0);
-    if (rc < 0) {
-        *err = crac__error_src("engine", "%.*s: %s", (int)n, exe, strerror(-rc));
-        return -1;
-    }
+    if (rc < 0)
+        return rc;
     p->exe_file = rc;
     return 0;
 }

@@ -354,9 +354,15 @@ int crac__dump_write(struct crac__dump *d, struct crac_img_proc *p)
         rc = write_batch(d);
     if (rc)
         return rc;
-    /* The disk works on the page data while the metadata is built. */
+    /* The disk works on the page data while the rest of the process
+     * state is recorded and the metadata is built. */
     crac__fsync_start(&d->pages_sync, &d->pages_fd, 1);
     d->pages_sync_started = true;
+    if ((rc = crac__proc_capture(d, p)) || (rc = crac__dump_identify_files(d)))
+        return rc;
+    d->err_what = "creating the image metadata file";
+    if ((d->meta_fd = crac__dump_open_new(d->tmp, CRAC_IMG_META)) < 0)
+        return -errno;
     p->pages_total = d->pages_off / CRAC_PAGE;
     parts = (struct crac_img){
         .proc = p, .regions = d->regions, .nregions = d->nregions,

@@ -148,7 +148,11 @@ static int native_checkpoint(const struct crac__cp_request *req, crac_error **er
     t[0] = now_ns();
     if (!(d = crac__dump_prepare(req->dest, err)))
         return CRAC__CP_FAILED;
-    if (crac__proc_capture(d, &d->proc, err) || crac__dump_labels_notes(d, err)) {
+    /* The safepoint takes a signal: its action is recorded first.  The
+     * rest of the process state is recorded once the page data is
+     * written, while the disk works on it. */
+    crac__proc_capture_signals(&d->proc);
+    if (crac__dump_labels_notes(d, err)) {
         crac__dump_finish(d, -1);
         crac__dump_free(d);
         return CRAC__CP_FAILED;
