@@ -107,7 +107,7 @@ static int write_batch(struct crac__dump *d)
         return -errno;
     for (; d->runs_hashed < d->nruns; d->runs_hashed++) {
         struct crac_img_run *run = &d->runs[d->runs_hashed];
-        run->hash = XXH3_64bits(map + (run->file_off - from), run->npages * CRAC_PAGE);
+        run->hash = crac__hash(map + (run->file_off - from), run->npages * CRAC_PAGE);
     }
     munmap((void *)map, len);
     return 0;

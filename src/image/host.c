@@ -62,7 +62,7 @@ int crac__vdso_layout_in(const char *maps, size_t len, struct crac_img_vdso *v)
     }
     if (!v->vdso_start)
         return -ENOENT;
-    v->vdso_hash = XXH3_64bits((const void *)v->vdso_start, v->vdso_end - v->vdso_start);
+    v->vdso_hash = crac__hash((const void *)v->vdso_start, v->vdso_end - v->vdso_start);
     return 0;
 }
 

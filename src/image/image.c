@@ -61,7 +61,7 @@ int crac__img_write_meta(int fd, const struct crac_img *p, uint64_t pages_size)
         s->entsize = secs[i].entsize;
         s->offset = off;
         s->size = secs[i].size;
-        s->hash = XXH3_64bits(secs[i].data, secs[i].size);
+        s->hash = crac__hash(secs[i].data, secs[i].size);
         if (secs[i].size && (rc = pwrite_all(fd, secs[i].data, secs[i].size, (off_t)off)))
             return rc;
         off += (secs[i].size + 7) & ~7ULL;
@@ -76,7 +76,7 @@ int crac__img_write_meta(int fd, const struct crac_img *p, uint64_t pages_size)
         h.created_ns = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
     }
     h.header_hash = 0;
-    h.header_hash = XXH3_64bits(&h, sizeof(h));
+    h.header_hash = crac__hash(&h, sizeof(h));
     return pwrite_all(fd, &h, sizeof(h), 0);
 }
 
@@ -132,7 +132,7 @@ static int read_meta(struct crac_img *img, crac_error **err)
     {
         struct crac_img_header h = *img->hdr;
         h.header_hash = 0;
-        if (h.header_size != sizeof(h) || XXH3_64bits(&h, sizeof(h)) != img->hdr->header_hash) {
+        if (h.header_size != sizeof(h) || crac__hash(&h, sizeof(h)) != img->hdr->header_hash) {
             *err = bad(img->dir, "meta header checksum mismatch (corrupted image)");
             return -1;
         }
@@ -177,7 +177,7 @@ static int load_sections(struct crac_img *img, crac_error **err)
             return -1;
         }
         at = s->offset + padded;
-        if (XXH3_64bits(base + s->offset, s->size) != s->hash) {
+        if (crac__hash(base + s->offset, s->size) != s->hash) {
             *err = crac__error_src("image", "%s: checksum mismatch in section '%s' (corrupted image)",
                                    img->dir, names[s->type]);
             return -1;
@@ -357,7 +357,7 @@ int crac__img_verify_pages(const struct crac_img *img, crac_error **err)
             *err = crac__img_run_error(img, k, "short read (truncated image)");
             break;
         }
-        if (XXH3_64bits(buf, n) != run->hash) {
+        if (crac__hash(buf, n) != run->hash) {
             *err = crac__img_run_error(img, k, "checksum mismatch (corrupted image)");
             break;
         }

@@ -130,7 +130,7 @@ static void fill_group(struct fill *f, size_t k, size_t end)
         return;
     }
     for (size_t i = 0; i < n; i++)
-        if (XXH3_64bits(iov[i].iov_base, iov[i].iov_len) != img->runs[k + i].hash) {
+        if (crac__hash(iov[i].iov_base, iov[i].iov_len) != img->runs[k + i].hash) {
             fail_run(f, k + i, "checksum mismatch (corrupted image)");
             return;
         }
