@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 #include "dump/dump.h"
 #include "dump/threads.h"
@@ -27,7 +28,7 @@ static void __attribute__((format(printf, 2, 3))) add(crac_error *problems, cons
 static void check_maps(crac_error *problems)
 {
     size_t len;
-    char *buf = crac__read_file_alloc("/proc/self/maps", &len);
+    const char *buf = crac__maps_snapshot(&len);
     const char *cur = buf;
     struct crac_map m;
     if (!buf)
@@ -52,7 +53,6 @@ static void check_maps(crac_error *problems)
             add(problems, "%s: %lx-%lx %s %.*s", why, (unsigned long)m.start, (unsigned long)m.end,
                 m.perms, (int)m.path_len, m.path);
     }
-    free(buf);
 }
 
 /* A seccomp filter cannot be installed again by the restorer (it would
@@ -60,14 +60,10 @@ static void check_maps(crac_error *problems)
  * would run unconfined, so refuse rather than silently drop it. */
 static void check_seccomp(crac_error *problems)
 {
-    char buf[4096];
-    long n = crac__read_file("/proc/self/status", buf, sizeof(buf) - 1);
-    const char *s;
-    if (n <= 0)
-        return;
-    buf[n] = 0;
-    s = strstr(buf, "\nSeccomp:");
-    if (s && strtol(s + 9, NULL, 10) != 0)
+    /* 0: none.  A filter that refuses prctl() itself makes this fail:
+     * refused too (it is there).  The library makes other prctl() calls
+     * during a checkpoint anyway. */
+    if (prctl(PR_GET_SECCOMP, 0, 0, 0, 0) != 0)
         add(problems, "a seccomp filter is installed: a restored process would run without it");
 }
 

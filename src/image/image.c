@@ -7,30 +7,43 @@
 #include <time.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 #include "image/hash.h"
 #include "image/image.h"
 #include "lib/internal.h"
 
-static int pwrite_all(int fd, const void *buf, size_t len, off_t off)
+/* Writes the iovecs at offset 0 of fd, whole (short writes resumed). */
+static int pwritev_all(int fd, struct iovec *iov, int n)
 {
-    const char *p = buf;
-    while (len) {
-        ssize_t n = pwrite(fd, p, len, off);
-        if (n < 0) {
+    off_t off = 0;
+    while (n) {
+        ssize_t w = pwritev(fd, iov, n, off);
+        if (w < 0) {
             if (errno == EINTR)
                 continue;
             return -errno;
         }
-        p += n;
-        off += n;
-        len -= (size_t)n;
+        off += w;
+        while (n && (size_t)w >= iov->iov_len) {
+            w -= (ssize_t)iov->iov_len;
+            iov++;
+            n--;
+        }
+        if (n) {
+            iov->iov_base = (char *)iov->iov_base + w;
+            iov->iov_len -= (size_t)w;
+        }
     }
     return 0;
 }
 
+/* The whole file in one system call: the header (which holds every
+ * section's checksum, so it is computed first), then the sections, each
+ * padded to 8 bytes. */
 int crac__img_write_meta(int fd, const struct crac_img *p, uint64_t pages_size)
 {
+    static const char zeros[8];
     struct crac_img_header h;
     struct {
         uint32_t type, entsize;
@@ -46,8 +59,9 @@ int crac__img_write_meta(int fd, const struct crac_img *p, uint64_t pages_size)
         {CRAC_SEC_THREADS, sizeof(*p->threads), p->threads, p->nthreads * sizeof(*p->threads)},
         {CRAC_SEC_NOTES, 0, p->notes, p->notes_len},
     };
+    struct iovec iov[1 + 2 * CRAC_SEC_MAX];
+    int niov = 1;
     uint64_t off = sizeof(h);
-    int rc;
 
     memset(&h, 0, sizeof(h));
     memcpy(h.magic, CRAC_IMG_MAGIC, 8);
@@ -55,21 +69,22 @@ int crac__img_write_meta(int fd, const struct crac_img *p, uint64_t pages_size)
     h.header_size = sizeof(h);
     h.nsections = CRAC_SEC_MAX;
     h.pages_size = pages_size;
+    iov[0] = (struct iovec){&h, sizeof(h)};
     for (int i = 0; i < CRAC_SEC_MAX; i++) {
         struct crac_img_section *s = &h.sections[i];
+        size_t pad = ((secs[i].size + 7) & ~7ULL) - secs[i].size;
         s->type = secs[i].type;
         s->entsize = secs[i].entsize;
         s->offset = off;
         s->size = secs[i].size;
         s->hash = crac__hash(secs[i].data, secs[i].size);
-        if (secs[i].size && (rc = pwrite_all(fd, secs[i].data, secs[i].size, (off_t)off)))
-            return rc;
-        off += (secs[i].size + 7) & ~7ULL;
+        if (secs[i].size)
+            iov[niov++] = (struct iovec){(void *)secs[i].data, secs[i].size};
+        if (pad)
+            iov[niov++] = (struct iovec){(void *)zeros, pad};
+        off += secs[i].size + pad;
     }
     h.meta_size = off;
-    /* Pad the file to its announced size (the last section's alignment). */
-    if (ftruncate(fd, (off_t)off) < 0)
-        return -errno;
     {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
@@ -77,7 +92,7 @@ int crac__img_write_meta(int fd, const struct crac_img *p, uint64_t pages_size)
     }
     h.header_hash = 0;
     h.header_hash = crac__hash(&h, sizeof(h));
-    return pwrite_all(fd, &h, sizeof(h), 0);
+    return pwritev_all(fd, iov, niov);
 }
 
 /* ---- reading ---- */

@@ -132,3 +132,22 @@ char *crac__read_file_alloc(const char *path, size_t *len)
         size *= 4;
     }
 }
+
+/* Per thread: checkpoints are serialized, but a dry-run check may run on
+ * another thread meanwhile. */
+static _Thread_local char *snapshot;
+static _Thread_local size_t snapshot_len;
+
+const char *crac__maps_snapshot(size_t *len)
+{
+    if (!snapshot)
+        snapshot = crac__read_file_alloc("/proc/self/maps", &snapshot_len);
+    *len = snapshot_len;
+    return snapshot;
+}
+
+void crac__maps_snapshot_drop(void)
+{
+    free(snapshot);
+    snapshot = NULL;
+}

@@ -24,6 +24,11 @@ long crac__read_file(const char *path, char *buf, size_t size);
 /* Reads a whole file into a malloc'd, NUL-terminated buffer (not for the
  * dumper's saving phase).  NULL with errno set on failure. */
 char *crac__read_file_alloc(const char *path, size_t *len);
+/* /proc/self/maps read once for the checks of one checkpoint (the general
+ * checker's and the engine's), kept until crac__maps_snapshot_drop().
+ * NULL with errno set on failure. */
+const char *crac__maps_snapshot(size_t *len);
+void crac__maps_snapshot_drop(void);
 /* 1 when the path is exactly `name` (e.g. "[vdso]"). */
 int crac__map_is(const struct crac_map *m, const char *name);
 

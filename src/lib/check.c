@@ -18,6 +18,7 @@
 
 #include "engine/engine.h"
 #include "lib/checker.h"
+#include "image/maps.h"
 #include "lib/internal.h"
 
 /* The cycle under way (set and cleared under the cycle lock). */
@@ -197,6 +198,7 @@ int crac__check_report(crac_error **problems)
     crac_error *top = crac__error_src("checker", "a checkpoint with engine '%s' would be "
                                       "refused for:", engine->name);
     crac__check_run(engine, top);
+    crac__maps_snapshot_drop();
     int n = (int)crac_error_cause_count(top);
     if (n == 0)
         crac_error_free(top);

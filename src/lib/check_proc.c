@@ -171,7 +171,7 @@ static void check_timers(const struct crac__engine *engine, crac_error *problems
 static void check_maps(const struct crac__engine *engine, crac_error *problems)
 {
     size_t len;
-    char *buf = crac__read_file_alloc("/proc/self/maps", &len);
+    const char *buf = crac__maps_snapshot(&len);
     const char *cur = buf;
     struct crac_map m;
     if (!buf)
@@ -199,7 +199,6 @@ static void check_maps(const struct crac__engine *engine, crac_error *problems)
                 "the checkpoint", (unsigned long)m.start, (unsigned long)m.end,
                 !strcmp(path, "/dev/zero") ? "anonymous memory" : path, size);
     }
-    free(buf);
 }
 
 void crac__check_process(const struct crac__engine *engine, crac_error *problems)

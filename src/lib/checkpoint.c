@@ -10,6 +10,7 @@
 
 #include "engine/engine.h"
 #include "lib/coord.h"
+#include "image/maps.h"
 #include "lib/internal.h"
 
 #ifndef CRAC_VERSION_STRING
@@ -151,6 +152,7 @@ static crac_error *run_cycle(bool dry_run)
         crac__check_run(engine, cp);
         if (engine->check)
             engine->check(cp);
+        crac__maps_snapshot_drop(); /* before the heap is saved */
     }
     int result = CRAC__CP_FAILED;
     if (crac_error_cause_count(cp) == 0)
