@@ -65,28 +65,6 @@ struct run_state {
  * 375-480 ms, docs/benchmarks.md) and its runs are hashed. */
 #define BATCH_BYTES (32UL << 20)
 
-static int writev_all(int fd, struct iovec *iov, size_t n)
-{
-    while (n) {
-        ssize_t w = writev(fd, iov, (int)n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -errno;
-        }
-        while (n && (size_t)w >= iov->iov_len) {
-            w -= (ssize_t)iov->iov_len;
-            iov++;
-            n--;
-        }
-        if (n) {
-            iov->iov_base = (char *)iov->iov_base + w;
-            iov->iov_len -= (size_t)w;
-        }
-    }
-    return 0;
-}
-
 /* Writes the pending batch, starts its write-back and hashes its runs
  * from the page cache. */
 static int write_batch(struct crac__dump *d)
@@ -96,7 +74,7 @@ static int write_batch(struct crac__dump *d)
     int rc;
     if (!len)
         return 0;
-    rc = writev_all(d->pages_fd, d->iov, d->niov);
+    rc = crac__pwritev_all(d->pages_fd, d->iov, (int)d->niov, (off_t)from);
     d->niov = 0;
     d->pending = 0;
     if (rc)

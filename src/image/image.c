@@ -13,10 +13,8 @@
 #include "image/image.h"
 #include "lib/internal.h"
 
-/* Writes the iovecs at offset 0 of fd, whole (short writes resumed). */
-static int pwritev_all(int fd, struct iovec *iov, int n)
+int crac__pwritev_all(int fd, struct iovec *iov, int n, off_t off)
 {
-    off_t off = 0;
     while (n) {
         ssize_t w = pwritev(fd, iov, n, off);
         if (w < 0) {
@@ -92,7 +90,7 @@ int crac__img_write_meta(int fd, const struct crac_img *p, uint64_t pages_size)
     }
     h.header_hash = 0;
     h.header_hash = crac__hash(&h, sizeof(h));
-    return pwritev_all(fd, iov, niov);
+    return crac__pwritev_all(fd, iov, niov, 0);
 }
 
 /* ---- reading ---- */

@@ -6,6 +6,8 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
 #include "crac.h"
 #include "image/format.h"
 
@@ -37,6 +39,9 @@ struct crac_img {
  * files, strings and labels of `p` (dir, meta and hdr unused).  Uses no heap
  * memory, so the dumper may call it while the heap is being saved.
  * 0 or -errno. */
+/* pwritev() of all n iovecs at off, short writes resumed (the iovecs are
+ * consumed).  0 or -errno. */
+int crac__pwritev_all(int fd, struct iovec *iov, int n, off_t off);
 int crac__img_write_meta(int fd, const struct crac_img *p, uint64_t pages_size);
 
 /* Opens DIR, checks magic, version, sizes and every meta checksum, and the
