@@ -47,7 +47,7 @@ TEST_C := $(wildcard tests/*.c)
 TEST_BIN := $(TEST_C:tests/%.c=$(B)/tests/%)
 TEST_HELPERS := $(wildcard tests/helpers/*.c)
 TEST_HELPER_BIN := $(TEST_HELPERS:tests/helpers/%.c=$(B)/tests/helpers/%)
-EXAMPLES := $(B)/examples/warm-service
+EXAMPLES := $(B)/examples/warm-service $(B)/examples/first-answer
 BENCH_C := $(wildcard bench/*.c)
 BENCH_BIN := $(BENCH_C:bench/%.c=$(B)/bench/%)
 
@@ -126,6 +126,9 @@ $(B)/tests/helpers/%: tests/helpers/%.c tests/testutil.h $(B)/libcrac.so
 $(B)/examples/warm-service: $(wildcard examples/warm-service/*.c) $(B)/libcrac.so
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c,$^) $(LINK_SHARED)
+$(B)/examples/first-answer: examples/first-answer/first-answer.c
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $<
 $(B)/bench/%: bench/%.c $(wildcard bench/*.h) $(B)/libcrac.so
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LINK_SHARED)

@@ -78,9 +78,10 @@ trap 'exit 143' TERM
 
 ws="$build/examples/warm-service"
 crac="$build/crac"
+fa="$build/examples/first-answer"
 img="$tmp/image"
 query="/search?q=ba+be"
-[ -x "$ws" ] || die "$ws is not built (run: make examples)"
+[ -x "$ws" ] && [ -x "$fa" ] || die "$ws or $fa is not built (run: make examples)"
 case $engine in
 native) [ -x "$crac" ] || die "$crac is not built (run: make)" ;;
 sim) ;;
@@ -108,21 +109,45 @@ await_answer() { # PID LOG WHO TIMEOUT_S INTERVAL_S
     esac
 }
 
+# first-answer (examples/first-answer) starts a command and times it to its
+# first 200 answer in C: a shell's fork, descriptor loop and /dev/tcp polling
+# would add milliseconds to a restore that takes ten.  It stays the
+# command's parent (and passes TERM on), so stopping it stops the command.
+# fa_start OUT LOG TIMEOUT_S CMD...: starts it in the background, sets FA_PID.
+fa_start() {
+    local out=$1 log=$2 timeout=$3
+    shift 3
+    ( exec_clean "$fa" --log "$log" --timeout "$timeout" "$port" "$query" -- "$@" \
+        >"$out" 2>&1 </dev/null ) &
+    FA_PID=$!
+    PIDS+=("$FA_PID")
+}
+# fa_wait FA_PID OUT LOG WHO: until it has timed the first answer.
+fa_wait() {
+    while ! grep -q '^us=' "$2"; do
+        if ! kill -0 "$1" 2>/dev/null; then
+            grep -q '^us=' "$2" && break
+            show_log "$3"
+            grep -q '^timeout=' "$2" && die "$4 did not answer in time"
+            die "$4 exited before answering ($(cat "$2"))"
+        fi
+        nap 0.001
+    done
+}
+fa_val() { sed -n "s/^$1=//p" "$2" | head -n 1; }
+
 # --- 1. cold start ---
 start_cold() {
     echo "starting $ws on 127.0.0.1:$port (engine $engine) ..."
-    now_us
-    local t0=$NOW_US
     # shellcheck disable=SC2086 # DEMO_ARGS is a list of options
-    ( CRAC_ENGINE=$engine CRAC_CHECKPOINT_TO=$img \
-        exec_clean "$ws" --port "$port" ${DEMO_ARGS:-} >"$tmp/cold.log" 2>&1 </dev/null ) &
-    cold_pid=$!
-    PIDS+=("$cold_pid")
-    await_answer "$cold_pid" "$tmp/cold.log" "warm-service" 120 0.001
-    now_us
-    cold_us=$(( NOW_US - t0 ))
-    cold_body=$HTTP_BODY
-    echo "  first answer: ${cold_body%$'\n'}"
+    CRAC_ENGINE=$engine CRAC_CHECKPOINT_TO=$img \
+        fa_start "$tmp/cold.fa" "$tmp/cold.log" 120 "$ws" --port "$port" ${DEMO_ARGS:-}
+    cold_fa=$FA_PID
+    fa_wait "$cold_fa" "$tmp/cold.fa" "$tmp/cold.log" "warm-service"
+    cold_us=$(fa_val us "$tmp/cold.fa")
+    cold_pid=$(fa_val pid "$tmp/cold.fa")
+    cold_body=$(fa_val body "$tmp/cold.fa")
+    echo "  first answer: $cold_body"
     http_request GET "$port" /health || die "GET /health: no answer"
     [[ $HTTP_BODY == *"\"pid\":$cold_pid,"* ]] ||
         die "port $port is answered by another process: $HTTP_BODY"
@@ -138,15 +163,15 @@ checkpoint() {
     # The native engine exits with status 0 once the image is written; a
     # failed checkpoint leaves the service running and says why on stdout.
     for ((i = 0; i < 1200; i++)); do
-        kill -0 "$cold_pid" 2>/dev/null || break
+        kill -0 "$cold_fa" 2>/dev/null || break
         if grep -q '^checkpoint failed' "$tmp/cold.log"; then
             show_log "$tmp/cold.log"
             die "the checkpoint failed (the error tree is above)"
         fi
         nap 0.05
     done
-    kill -0 "$cold_pid" 2>/dev/null && die "the service still runs 60 s after POST /checkpoint"
-    wait "$cold_pid"
+    kill -0 "$cold_fa" 2>/dev/null && die "the service still runs 60 s after POST /checkpoint"
+    wait "$cold_fa" # first-answer exits with the service's status
     rc=$?
     if [ "$rc" -ne 0 ]; then
         show_log "$tmp/cold.log"
@@ -159,26 +184,32 @@ checkpoint() {
 # --- 3. restore (native) or the sim engine's return to service ---
 # Sets restore_us and restored_pid; the answer must be the cold one's.
 restore_once() { # N [crac restore options]
-    local t0 pid log n=$1
+    local t0 pid log n=$1 body
     shift
-    now_us
-    t0=$NOW_US
     if [ "$engine" = native ]; then
         log="$tmp/restored.log"
         # $verbose unquoted: empty means no argument at all
-        ( exec_clean "$crac" restore $verbose "$@" "$img" >"$log" 2>&1 </dev/null ) &
-        pid=$! # the restored process keeps the pid of `crac restore`
-        PIDS+=("$pid")
+        fa_start "$tmp/restored.fa" "$log" 60 "$crac" restore $verbose "$@" "$img"
+        fa_wait "$FA_PID" "$tmp/restored.fa" "$log" "the restored service"
+        restore_us=$(fa_val us "$tmp/restored.fa")
+        pid=$(fa_val pid "$tmp/restored.fa") # `crac restore`
+        body=$(fa_val body "$tmp/restored.fa")
+        restored_fa=$FA_PID
     else
+        # sim: nothing to start, the checkpointed process goes on serving
+        now_us
+        t0=$NOW_US
         pid=$cold_pid
         log="$tmp/cold.log"
+        await_answer "$pid" "$log" "the restored service" 60 0.0002
+        now_us
+        restore_us=$(( NOW_US - t0 ))
+        body=${HTTP_BODY%%$'\n'*}
+        restored_fa=
     fi
-    await_answer "$pid" "$log" "the restored service" 60 0.0002
-    now_us
-    restore_us=$(( NOW_US - t0 ))
     restored_pid=$pid
-    [ "$HTTP_BODY" = "$cold_body" ] ||
-        die "the restored service answers differently: ${HTTP_BODY%$'\n'}"
+    [ "$body" = "$cold_body" ] ||
+        die "the restored service answers differently: $body"
     http_request GET "$port" /health || die "GET /health: no answer"
     [[ $HTTP_BODY == *'"restored":1,'* ]] ||
         die "after restore /health should say \"restored\":1, it says: $HTTP_BODY"
@@ -198,7 +229,7 @@ restore_once() { # N [crac restore options]
 # restore; both must be gone.
 stop_restored() {
     local p
-    for p in "$service_pid" "$restored_pid"; do
+    for p in "$service_pid" "$restored_pid" $restored_fa; do
         stop_pid "$p"
         if kill -0 "$p" 2>/dev/null; then
             die "the restored service (pid $p) is still running"
