@@ -194,6 +194,66 @@ static int alloc_postings(struct index *ix)
     return ix->post_doc && ix->post_tf ? 0 : -ENOMEM;
 }
 
+static size_t put_varint(uint8_t *out, uint32_t v)
+{
+    size_t n = 0;
+    while (v >= 0x80) {
+        if (out)
+            out[n] = (uint8_t)(v | 0x80);
+        v >>= 7;
+        n++;
+    }
+    if (out)
+        out[n] = (uint8_t)v;
+    return n + 1;
+}
+
+/* One term's postings encoded at out (NULL: only counted); their bytes. */
+static size_t encode_term(const struct index *ix, const struct term *t, uint8_t *out)
+{
+    size_t n = 0;
+    uint32_t prev = 0;
+    for (size_t p = t->post_off; p < (size_t)t->post_off + t->df; p++) {
+        uint32_t doc = ix->post_doc[p], tf = ix->post_tf[p];
+        n += put_varint(out ? out + n : NULL, (doc - prev) << 1 | (tf > 1));
+        if (tf > 1)
+            n += put_varint(out ? out + n : NULL, tf);
+        prev = doc;
+    }
+    return n;
+}
+
+/* Pass 4: the postings compressed (see index.h), the arrays freed. */
+static int encode_postings(struct index *ix)
+{
+    size_t total = 0, at = 0;
+    for (uint32_t i = 0; i < ix->nterms; i++)
+        total += encode_term(ix, &ix->terms[i], NULL);
+    ix->post = malloc(total + 1);
+    if (!ix->post)
+        return -ENOMEM;
+    for (uint32_t i = 0; i < ix->nterms; i++) {
+        struct term *t = &ix->terms[i];
+        size_t n = encode_term(ix, t, ix->post + at);
+        t->post_off = (uint32_t)at;
+        at += n;
+    }
+    ix->post_bytes = total;
+    free(ix->post_doc);
+    free(ix->post_tf);
+    ix->post_doc = NULL;
+    ix->post_tf = NULL;
+    return 0;
+}
+
+void posting_open(const struct index *ix, const struct term *t, struct posting_cursor *c)
+{
+    c->p = ix->post + t->post_off;
+    c->left = t->df;
+    c->doc = 0;
+    c->tf = 0;
+}
+
 int index_build(struct index *ix, const struct corpus *c)
 {
     memset(ix, 0, sizeof(*ix));
@@ -212,7 +272,10 @@ int index_build(struct index *ix, const struct corpus *c)
     }
     for (uint32_t i = 0; i < ix->nterms; i++)
         rank_term(ix, &ix->terms[i]);
-    return 0;
+    rc = encode_postings(ix);
+    if (rc < 0)
+        index_free(ix);
+    return rc;
 }
 
 const struct term *index_lookup(const struct index *ix, const char *word, size_t len)
@@ -226,7 +289,7 @@ const struct term *index_lookup(const struct index *ix, const char *word, size_t
 size_t index_bytes(const struct index *ix)
 {
     return ix->ndocs + ix->names_cap + (size_t)ix->terms_cap * sizeof(*ix->terms) +
-           (size_t)ix->nslots * sizeof(*ix->slots) + ix->npost * 5;
+           (size_t)ix->nslots * sizeof(*ix->slots) + ix->post_bytes;
 }
 
 void index_free(struct index *ix)
@@ -237,5 +300,6 @@ void index_free(struct index *ix)
     free(ix->slots);
     free(ix->post_doc);
     free(ix->post_tf);
+    free(ix->post);
     memset(ix, 0, sizeof(*ix));
 }

@@ -12,37 +12,36 @@
 static void intersect(const struct index *ix, const struct term *const *t, int n,
                       uint32_t limit, struct query_result *r)
 {
-    size_t cur[QUERY_MAX_TERMS], end[QUERY_MAX_TERMS];
+    struct posting_cursor c[QUERY_MAX_TERMS];
     int drive = 0;
     for (int i = 0; i < n; i++) {
-        cur[i] = t[i]->post_off;
-        end[i] = cur[i] + t[i]->df;
+        posting_open(ix, t[i], &c[i]);
+        if (!posting_next(&c[i]))
+            return; /* an empty list matches nothing */
         if (t[i]->df < t[drive]->df)
             drive = i;
     }
-    for (; cur[drive] < end[drive]; cur[drive]++) {
-        uint32_t doc = ix->post_doc[cur[drive]];
+    do {
+        uint32_t doc = c[drive].doc;
         uint64_t occ = 0;
         int i;
         for (i = 0; i < n; i++) {
-            while (cur[i] < end[i] && ix->post_doc[cur[i]] < doc)
-                cur[i]++;
-            if (cur[i] == end[i] || ix->post_doc[cur[i]] != doc)
+            while (c[i].doc < doc)
+                if (!posting_next(&c[i]))
+                    return; /* one list is exhausted: no more matches */
+            if (c[i].doc != doc)
                 break;
-            occ += ix->post_tf[cur[i]];
+            occ += c[i].tf;
         }
-        if (i < n) {
-            if (cur[i] == end[i])
-                return; /* one list is exhausted: no more matches */
+        if (i < n)
             continue;
-        }
         if (r->ntop < INDEX_TOP)
             r->top[r->ntop++] = doc;
         r->docs++;
         r->occurrences += occ;
         if (limit && r->docs >= limit)
             return;
-    }
+    } while (posting_next(&c[drive]));
 }
 
 void query_and(const struct index *ix, const struct pair_cache *pc,
