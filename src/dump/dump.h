@@ -80,8 +80,12 @@ uint64_t crac__ctx_save(struct crac_cpu_ctx *ctx) __attribute__((returns_twice))
 
 /* The dumper's state, in its own scratch mapping; NULL with *err set. */
 struct crac__dump *crac__dump_prepare(const char *dest, crac_error **err);
-/* Unmaps the scratch mapping (d with it). */
+/* Done with d: its scratch mapping is kept for the next checkpoint (or,
+ * after a large one, unmapped). */
 void crac__dump_free(struct crac__dump *d);
+/* In a restored process: the kept scratch mapping was left out of the
+ * image, so it is not there. */
+void crac__dump_forget_spare(void);
 /* The process state, in two steps.  Before the safepoint (which takes a
  * signal): clears p and records the signal actions and mask. */
 void crac__proc_capture_signals(struct crac_img_proc *p);

@@ -104,6 +104,7 @@ static int restored(const struct crac_restore_info *info)
         (void)!write(2, msg, sizeof(msg) - 1);
         _exit(127);
     }
+    crac__dump_forget_spare();
     crac__thread_apply(crac__thread_self_record(), saved->rseq_offset, saved->rseq_size);
     if (info->flags & CRAC_RI_LAZY)
         crac__lazy_image_set(info->lazy_major, info->lazy_minor, info->lazy_ino);
