@@ -324,18 +324,32 @@ static int stage_one(const struct crac_img *img, struct crac__stage *st, size_t 
  * left alone: there, untouched reserves are likelier than touched zeros,
  * and mapping them would cost page tables for nothing. */
 #define ZERO_GAP_MAX_PAGES 512
+static void populate_span(const struct crac__stage *st, size_t i, const struct crac_img_region *r,
+                          uint64_t from, uint64_t to)
+{
+    if (to > from)
+        madvise((void *)(st->addr[i] + (from - r->start)), to - from, MADV_POPULATE_READ);
+}
+
+/* One call for a stretch of runs and the small gaps between them (pages
+ * already there cost the kernel a look each, far less than a system call
+ * per gap); a large gap ends the stretch. */
 static void populate_gaps(const struct crac_img *img, const struct crac__stage *st)
 {
     for (size_t i = 0; i < img->nregions; i++) {
         const struct crac_img_region *r = &img->regions[i];
+        uint64_t first = r->runs_first, end = r->runs_first + r->runs_count, from;
         if (st->mapped[i] || r->kind == CRAC_RGN_FILE || r->runs_count < 2 || !(r->prot & PROT_READ))
             continue;
-        for (uint64_t k = r->runs_first; k + 1 < r->runs_first + r->runs_count; k++) {
-            uint64_t from = img->runs[k].addr + img->runs[k].npages * CRAC_PAGE;
-            uint64_t to = img->runs[k + 1].addr;
-            if (to > from && (to - from) / CRAC_PAGE <= ZERO_GAP_MAX_PAGES)
-                madvise((void *)(st->addr[i] + (from - r->start)), to - from, MADV_POPULATE_READ);
+        from = img->runs[first].addr;
+        for (uint64_t k = first; k + 1 < end; k++) {
+            uint64_t gap_at = img->runs[k].addr + img->runs[k].npages * CRAC_PAGE;
+            if ((img->runs[k + 1].addr - gap_at) / CRAC_PAGE > ZERO_GAP_MAX_PAGES) {
+                populate_span(st, i, r, from, gap_at);
+                from = img->runs[k + 1].addr;
+            }
         }
+        populate_span(st, i, r, from, img->runs[end - 1].addr + img->runs[end - 1].npages * CRAC_PAGE);
     }
 }
 
