@@ -14,7 +14,8 @@
  *                                  checkpoint to fail naming it, exits 3
  *   native-state clock             after restore, CLOCK_MONOTONIC is not
  *                                  behind where it was ("CLOCK OK")
- *   native-state keep              keep_running: prints the restore count on
+ *   native-state keep              keep_running: checkpoints twice, prints
+ *                                  the restore count and a heap check on
  *                                  both sides
  *   native-state spin              after restore, loops until killed (for
  *                                  concurrency tests), printing OK first
@@ -261,9 +262,21 @@ int main(int argc, char **argv)
         return b.tv_sec >= a.tv_sec ? 0 : 1;
     }
     if (argc >= 2 && !strcmp(argv[1], "keep")) {
+        /* Twice in one process: the second checkpoint reuses the first's
+         * scratch mapping and replaces its image; the image restores to
+         * the second call, with the heap as it was then. */
+        size_t n = 4 << 20;
+        char *heap = malloc(n);
+        fill(heap, n, 5);
         if (checkpoint())
             return 1;
-        printf("COUNT %u\n", crac_restore_count());
+        if (crac_restore_count() == 0) {
+            heap[7] ^= 1;
+            if (checkpoint())
+                return 1;
+            heap[7] ^= 1;
+        }
+        printf("COUNT %u %s\n", crac_restore_count(), check(heap, n, 5) ? "HEAP OK" : "HEAP BAD");
         return 0;
     }
     if (argc >= 3 && !strcmp(argv[1], "again")) {
