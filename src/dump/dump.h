@@ -18,16 +18,16 @@
 #include "crac.h"
 #include "image/format.h"
 
-/* fsync()s on a helper thread (src/dump/fsyncs.c): start it, do other
+/* One fsync() on a helper thread (src/dump/fsyncs.c): start it, do other
  * work, then wait for it (0 or -errno).  The job must stay in place until
  * then. */
 struct crac__fsync_job {
-    int fds[4], n; /* synced one after another */
+    int fd;
     volatile int tid; /* set by the kernel at clone, cleared when the helper ends */
     long rc;
     char stack[4096] __attribute__((aligned(16)));
 };
-void crac__fsync_start(struct crac__fsync_job *j, const int *fds, int n);
+void crac__fsync_start(struct crac__fsync_job *j, int fd);
 int crac__fsync_finish(struct crac__fsync_job *j);
 
 struct crac__dump {

@@ -25,27 +25,20 @@ __attribute__((no_sanitize("address", "undefined"), optimize("no-stack-protector
 static int helper_main(void *arg)
 {
     struct crac__fsync_job *j = arg;
-    for (int i = 0; i < j->n; i++) {
-        long rc;
-        __asm__ volatile("syscall"
-                         : "=a"(rc)
-                         : "0"((long)SYS_fsync), "D"((long)j->fds[i])
-                         : "rcx", "r11", "memory");
-        if (rc < 0 && !j->rc)
-            j->rc = rc;
-    }
+    long rc;
+    __asm__ volatile("syscall"
+                     : "=a"(rc)
+                     : "0"((long)SYS_fsync), "D"((long)j->fd)
+                     : "rcx", "r11", "memory");
+    j->rc = rc;
     return 0;
 }
 
-void crac__fsync_start(struct crac__fsync_job *j, const int *fds, int n)
+void crac__fsync_start(struct crac__fsync_job *j, int fd)
 {
     sigset_t all, old;
     long tid;
-    if (n > (int)(sizeof(j->fds) / sizeof(j->fds[0])))
-        n = (int)(sizeof(j->fds) / sizeof(j->fds[0]));
-    for (int i = 0; i < n; i++)
-        j->fds[i] = fds[i];
-    j->n = n;
+    j->fd = fd;
     j->tid = 0;
     j->rc = 0;
     sigfillset(&all);
@@ -77,7 +70,7 @@ int crac__fsync_all(const int *fds, int n)
     if (n > MAX)
         n = MAX;
     for (int i = 1; i < n; i++)
-        crac__fsync_start(&jobs[i], &fds[i], 1);
+        crac__fsync_start(&jobs[i], fds[i]);
     if (n > 0 && fsync(fds[0]) < 0)
         rc = -errno;
     for (int i = 1; i < n; i++) {

@@ -334,7 +334,7 @@ int crac__dump_write(struct crac__dump *d, struct crac_img_proc *p)
         return rc;
     /* The disk works on the page data while the rest of the process
      * state is recorded and the metadata is built. */
-    crac__fsync_start(&d->pages_sync, &d->pages_fd, 1);
+    crac__fsync_start(&d->pages_sync, d->pages_fd);
     d->pages_sync_started = true;
     if ((rc = crac__proc_capture(d, p)) || (rc = crac__dump_identify_files(d)))
         return rc;
