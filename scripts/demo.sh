@@ -17,8 +17,10 @@ GET /search, checkpoints it (POST /checkpoint), restores it with
 \`crac restore\` (several times, one instance after the other), measures
 restore to the first answer, and prints: cold start to first response, restore
 to first response (the median; with the default eager loading and with
---lazy), their ratios and the size of the image.  Exits
-non-zero, saying why, when any step fails; stops everything it started.
+--lazy), their ratios and the size of the image.  The times are taken by
+build/examples/first-answer: from just before it starts the command to the
+whole first answer.  Exits non-zero, saying why, when any step fails; stops
+everything it started.
 
   --engine E   native (default) or sim: sim writes no image and restores
                nothing, it only runs the resources' callbacks (a dry run of
