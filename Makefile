@@ -26,9 +26,12 @@ endif
 ALL_CFLAGS := $(BASE_CFLAGS) $(CFLAGS) $(SAN)
 LDLIBS_LIB := -lpthread
 
-# The library: coordination, checker, handlers, engines, image format, dumper.
-LIB_SRC := $(wildcard src/lib/*.c src/engine/*.c src/image/*.c src/dump/*.c src/handlers/*.c)
-LIB_ASM := $(wildcard src/dump/*.S)
+# The library, one folder per subsystem (docs/architecture.md): coordination,
+# checker, policies, control socket, engines, the native engine, image format.
+LIB_DIRS := core checker policy control engine native image
+LIB_SRC := $(foreach d,$(LIB_DIRS),$(wildcard src/$(d)/*.c))
+LIB_ASM := $(wildcard src/native/*.S)
+LIB_MAP := src/core/libcrac.map
 LIB_OBJ := $(LIB_SRC:%.c=$(B)/pic/%.o) $(LIB_ASM:%.S=$(B)/pic/%.o)
 # The crac command: CLI plus the restore side (it turns itself into the saved process).
 CLI_SRC := $(wildcard src/cli/*.c src/restore/*.c)
@@ -70,8 +73,8 @@ $(B)/obj/%.o: %.c
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
-$(B)/libcrac.so.$(VERSION): $(LIB_OBJ) src/lib/libcrac.map
-	$(CC) $(SAN) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=src/lib/libcrac.map \
+$(B)/libcrac.so.$(VERSION): $(LIB_OBJ) $(LIB_MAP)
+	$(CC) $(SAN) -shared -Wl,-soname,$(SONAME) -Wl,--version-script=$(LIB_MAP) \
 		-Wl,-z,defs -o $@ $(LIB_OBJ) $(LDLIBS_LIB)
 $(B)/libcrac.so: $(B)/libcrac.so.$(VERSION)
 	ln -sf libcrac.so.$(VERSION) $(B)/$(SONAME)

@@ -31,7 +31,7 @@
 #include <time.h>
 
 #include "checkutil.h"
-#include "lib/internal.h"
+#include "core/core.h"
 
 static char tmp[4096];
 

@@ -15,7 +15,7 @@
 #include <time.h>
 
 #include "checkutil.h"
-#include "lib/internal.h"
+#include "core/core.h"
 
 static double now_ms(void)
 {

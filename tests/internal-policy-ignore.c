@@ -12,7 +12,7 @@
 #include <sys/wait.h>
 
 #include "checkutil.h"
-#include "lib/internal.h"
+#include "core/core.h"
 
 int main(void)
 {

@@ -12,7 +12,7 @@
 #include <errno.h>
 
 #include "checkutil.h"
-#include "lib/internal.h"
+#include "core/core.h"
 
 static const char *restore_rules; /* loaded by at_restore */
 static int take_fd = -1;          /* at_restore puts /dev/null there */

@@ -4,7 +4,7 @@
  * last; after restore exactly the reverse.  Inside a tier the usual order.
  * White-box: links libcrac.a to reach crac__register_tier(). */
 #include "coordutil.h"
-#include "lib/internal.h"
+#include "core/core.h"
 
 int main(void)
 {

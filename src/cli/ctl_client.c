@@ -16,7 +16,7 @@
 
 #include "cli/ctl_client.h"
 #include "cli/util.h"
-#include "lib/control.h"
+#include "control/control.h"
 
 /* Where the socket of `pid` is; 0, or 1 after printing why there is none. */
 static int locate(const char *cmd, pid_t pid, char path[CRAC__CTL_PATH_MAX])

@@ -41,7 +41,7 @@
 #include <unistd.h>
 
 #include "engine/engine.h"
-#include "lib/internal.h"
+#include "core/core.h"
 
 static char *ready_file;          /* NULL: none */
 static unsigned long timeout_ms;  /* 0: wait for ever */

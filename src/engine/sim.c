@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "engine/engine.h"
-#include "lib/internal.h"
+#include "core/core.h"
 
 enum sim_result { SIM_RESTORED, SIM_CONTINUED, SIM_FAILED };
 

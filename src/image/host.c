@@ -15,7 +15,7 @@
 #include "image/hash.h"
 #include "image/image.h"
 #include "image/maps.h"
-#include "lib/internal.h"
+#include "core/core.h"
 
 /* glibc read these at start-up (every cpuid is a VM exit here, ~8 us) and
  * chose its optimized routines from them: they are both the cheapest

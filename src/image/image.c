@@ -11,7 +11,7 @@
 #include <unistd.h>
 #include "image/hash.h"
 #include "image/image.h"
-#include "lib/internal.h"
+#include "core/core.h"
 
 int crac__pwritev_all(int fd, struct iovec *iov, int n, off_t off)
 {

@@ -14,8 +14,8 @@
  */
 #include <stdio.h>
 
-#include "lib/control.h"
-#include "lib/internal.h"
+#include "control/control.h"
+#include "core/core.h"
 
 __attribute__((constructor)) static void crac_preload_init(void)
 {

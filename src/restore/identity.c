@@ -27,7 +27,7 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
-#include "lib/internal.h"
+#include "core/core.h"
 #include "restore/restore.h"
 
 #define CAP_CR 40 /* CAP_CHECKPOINT_RESTORE */

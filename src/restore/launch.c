@@ -12,7 +12,7 @@
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
-#include "lib/internal.h"
+#include "core/core.h"
 #include "restore/restore.h"
 
 #define RSEQ_SIG 0x53053053

@@ -8,7 +8,7 @@
 #include <stdint.h>
 #include "crac.h"
 #include "image/image.h"
-#include "restore/blob/blob_args.h"
+#include "image/restore_info.h"
 
 enum crac__pid_mode { PID_AUTO, PID_KEEP, PID_NS, PID_NEW };
 

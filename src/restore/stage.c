@@ -21,7 +21,7 @@
 #include <unistd.h>
 #include "image/hash.h"
 #include "image/maps.h"
-#include "lib/internal.h"
+#include "core/core.h"
 #include "restore/restore.h"
 
 #define HUGE (2UL << 20)

@@ -15,7 +15,7 @@
  *   8. load the leader's saved registers and jump back into library code.
  * After step 1 there is no way back: a failure prints a message and exits.
  */
-#include "restore/blob/blob_args.h"
+#include "image/restore_info.h"
 #include "restore/blob/sys.h"
 
 #define SECTION_ENTRY __attribute__((section(".text.entry"), used))

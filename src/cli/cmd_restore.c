@@ -1,0 +1,220 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* `crac restore DIR`: validate everything, stage, then become the saved process. */
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#include "cli/cli.h"
+#include "core/core.h"
+#include "restore/restore.h"
+
+static const char usage[] =
+    "usage: crac restore [options] DIR\n"
+    "\n"
+    "Starts the process saved in the image DIR, in place of this command: it\n"
+    "keeps this command's pid, stdin, stdout and stderr, and its exit status\n"
+    "is the restored program's.  Everything is checked before anything is\n"
+    "changed: the image's checksums, this machine's CPU features and kernel,\n"
+    "and every file the image maps; on a problem crac says what and exits 1.\n"
+    "\n"
+    "options:\n"
+    "  --env K=V      set K in the restored process's environment before its\n"
+    "                 after-restore callbacks run (repeatable)\n"
+    "  --pid MODE     the restored process's pid and thread ids:\n"
+    "                   keep  the saved ones (needs CAP_CHECKPOINT_RESTORE)\n"
+    "                   ns    the saved ones, in a new pid namespace with its own\n"
+    "                         /proc (needs CAP_SYS_ADMIN)\n"
+    "                   new   this command's pid; threads get new ids\n"
+    "                   auto  keep if the ids are free and allowed, else ns if\n"
+    "                         allowed, else new (default)\n"
+    "                 With keep and ns, crac restore waits for the restored\n"
+    "                 process, forwards SIGTERM, SIGINT and SIGHUP to it and\n"
+    "                 exits with its status.\n"
+    "  --policies F   policies for this restore, before the image's own: they\n"
+    "                 decide what is reopened (docs/policies.md)\n"
+    "  --require-label K=V\n"
+    "                 refuse the image unless it carries label K with value V\n"
+    "                 (labels come from CRAC_LABELS at checkpoint; repeatable)\n"
+    "  --lazy         map the page data from the image instead of reading it:\n"
+    "                 the restore takes about the same time whatever the\n"
+    "                 image's size, and pages are read when first touched\n"
+    "                 (regions of small scattered runs are still read, so the\n"
+    "                 process keeps well under vm.max_map_count).\n"
+    "                 The page data's checksums are not checked (run crac\n"
+    "                 image verify once per image), the image's pages file\n"
+    "                 must not be modified while instances run, and memory\n"
+    "                 dropped with MADV_DONTNEED reads back the image's bytes\n"
+    "                 instead of zeros (fine for glibc malloc, not for\n"
+    "                 allocators such as jemalloc): see docs/native-engine.md\n"
+    "  --huge-pages   read dense regions into transparent huge pages: faster\n"
+    "                 when the machine has free memory at hand, much slower in\n"
+    "                 VMs whose host takes free memory back (default: off)\n"
+    "  -v, --verbose  print each step and its time to stderr\n"
+    "  -h, --help     this text\n"
+    "\n"
+    "exit status: the restored program's; 1 when the image cannot be restored;\n"
+    "2 for a usage error; 127 when the restore failed past the point of no return.\n";
+
+static uint64_t now_ns(clockid_t c)
+{
+    struct timespec ts;
+    clock_gettime(c, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static int fail(crac_error *e)
+{
+    char *s = crac_error_format(e);
+    fprintf(stderr, "crac restore: %s", s ? s : crac_error_message(e));
+    if (s && s[0] && s[strlen(s) - 1] != '\n')
+        fputc('\n', stderr);
+    free(s);
+    crac_error_free(e);
+    return 1;
+}
+
+static int parse(int argc, char **argv, struct crac__restore_opts *o)
+{
+    static const struct option longopts[] = {
+        {"env", required_argument, NULL, 'e'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"pid", required_argument, NULL, 'p'},
+        {"lazy", no_argument, NULL, 'l'},
+        {"huge-pages", no_argument, NULL, 'H'},
+        {"policies", required_argument, NULL, 'P'},
+        {"require-label", required_argument, NULL, 'L'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    int c;
+    o->env = calloc((size_t)argc + 1, sizeof(char *));
+    o->labels = calloc((size_t)argc + 1, sizeof(char *));
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, "vh", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'e':
+            if (!strchr(optarg, '=') || optarg[0] == '=') {
+                fprintf(stderr, "crac restore: --env wants K=V, got '%s'\n", optarg);
+                return 2;
+            }
+            o->env[o->nenv++] = optarg;
+            break;
+        case 'v':
+            o->verbose = true;
+            break;
+        case 'l':
+            o->lazy = true;
+            break;
+        case 'H':
+            o->huge_pages = true;
+            break;
+        case 'P': {
+            /* The restored process runs in its saved cwd: pass an absolute path. */
+            char *abs = realpath(optarg, NULL), *kv;
+            if (!abs || asprintf(&kv, "CRAC_RESTORE_POLICIES=%s", abs) < 0) {
+                fprintf(stderr, "crac restore: --policies %s: %s\n", optarg, strerror(errno));
+                free(abs);
+                return 2;
+            }
+            free(abs);
+            o->env[o->nenv++] = kv; /* lives as long as the process */
+            break;
+        }
+        case 'L':
+            if (!strchr(optarg, '=') || optarg[0] == '=') {
+                fprintf(stderr, "crac restore: --require-label wants K=V, got '%s'\n", optarg);
+                return 2;
+            }
+            o->labels[o->nlabels++] = optarg;
+            break;
+        case 'p':
+            if (crac__pid_mode_parse(optarg, &o->pid_mode)) {
+                fprintf(stderr, "crac restore: --pid wants auto, keep, ns or new, got '%s'\n", optarg);
+                return 2;
+            }
+            break;
+        case 'h':
+            fputs(usage, stdout);
+            return 0;
+        default:
+            fprintf(stderr, "crac restore: unknown option '%s' (see crac restore --help)\n",
+                    argv[optind - 1]);
+            return 2;
+        }
+    }
+    if (optind != argc - 1) {
+        fprintf(stderr, "crac restore: %s (see crac restore --help)\n",
+                optind >= argc ? "missing image directory" : "too many arguments");
+        return 2;
+    }
+    o->dir = argv[optind];
+    return -1;
+}
+
+static int check_labels(const struct crac_img *img, const struct crac__restore_opts *o,
+                        crac_error **err)
+{
+    crac_error *top = NULL;
+    for (size_t i = 0; i < o->nlabels; i++) {
+        const char *want = o->labels[i], *eq = strchr(want, '=');
+        char key[256];
+        snprintf(key, sizeof(key), "%.*s", (int)(eq - want), want);
+        const char *have = crac__img_label(img, key);
+        if (have && !strcmp(have, eq + 1))
+            continue;
+        if (!top)
+            top = crac__error_src("restore", "%s: the image does not carry the required labels",
+                                  o->dir);
+        crac_error_add_cause(top, have ? crac__error_src("label", "label %s is '%s', required '%s'",
+                                                         key, have, eq + 1)
+                                       : crac__error_src("label", "no label %s (required '%s')",
+                                                         key, eq + 1));
+    }
+    *err = top;
+    return top ? -1 : 0;
+}
+
+int crac__cmd_restore(int argc, char **argv)
+{
+    struct crac__restore_opts o = {0};
+    struct crac_img img;
+    struct crac__stage st;
+    crac_error *err = NULL;
+    enum crac__pid_mode mode;
+    uint64_t t0 = now_ns(CLOCK_MONOTONIC), t1;
+    int rc;
+
+    o.started_ns = now_ns(CLOCK_REALTIME);
+    rc = parse(argc, argv, &o);
+    if (rc >= 0) {
+        free(o.env);
+        free(o.labels);
+        return rc;
+    }
+    if (crac__img_open(o.dir, &img, &err) || check_labels(&img, &o, &err) ||
+        crac__img_check_host(&img, &err) || crac__img_check_files(&img, &err))
+        return fail(err);
+    if (crac__pid_mode_choose(&img, o.pid_mode, &mode, &err) ||
+        crac__pid_mode_enter(&img, &mode, o.pid_mode == PID_AUTO, &err))
+        return fail(err);
+    o.pid_mode = mode;
+    t1 = now_ns(CLOCK_MONOTONIC);
+    if (o.verbose)
+        fprintf(stderr, "crac restore: image valid, host and files match (%.3f ms); "
+                "%zu thread%s, pid mode %s\n", (t1 - t0) / 1e6, img.nthreads,
+                img.nthreads == 1 ? "" : "s", crac__pid_mode_name(mode));
+    if (crac__stage_regions(&img, &st, &o, &err))
+        return fail(err);
+    if (o.verbose)
+        fprintf(stderr, "crac restore: %zu regions staged, %llu pages read and checked, "
+                "%llu mapped from the image (%.3f ms); pid %d\n", img.nregions,
+                (unsigned long long)(img.proc->pages_total - st.pages_mapped),
+                (unsigned long long)st.pages_mapped,
+                (now_ns(CLOCK_MONOTONIC) - t1) / 1e6, (int)getpid());
+    crac__launch(&img, &st, &o, &err);
+    return fail(err);
+}

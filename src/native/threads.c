@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Per-thread kernel state: recorded before the dump, re-established by each
+ * thread itself after a restore. */
+#include <errno.h>
+#include <sched.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include "native/threads.h"
+#include "core/core.h"
+
+#define RSEQ_SIG 0x53053053
+
+void crac__thread_capture(struct crac_img_thread *t)
+{
+    stack_t ss;
+    uint64_t tidaddr = 0;
+    size_t len = 0;
+    void *head = NULL;
+    t->tid = (int32_t)syscall(SYS_gettid);
+    syscall(SYS_prctl, PR_GET_TID_ADDRESS, &tidaddr, 0, 0, 0);
+    t->tid_address = tidaddr;
+    syscall(SYS_get_robust_list, 0, &head, &len);
+    t->robust_list = (uint64_t)head;
+    t->robust_len = len;
+    if (syscall(SYS_sigaltstack, NULL, &ss) == 0) {
+        t->altstack_sp = (uint64_t)ss.ss_sp;
+        t->altstack_size = ss.ss_size;
+        t->altstack_flags = ss.ss_flags;
+    }
+    t->affinity_valid = syscall(SYS_sched_getaffinity, 0, sizeof(t->affinity), t->affinity) > 0;
+    syscall(SYS_prctl, PR_GET_NAME, t->comm, 0, 0, 0);
+}
+
+static void warn(const char *what, int e)
+{
+    crac__log("after restore: %s: %s", what, strerror(e));
+}
+
+void crac__thread_apply(const struct crac_img_thread *t, int32_t rseq_offset, uint32_t rseq_size)
+{
+    /* glibc caches the tid in struct pthread, at the clear-child-tid
+     * address: raise(), pthread_kill() and mutex owners use it; the
+     * kernel clears it when the thread ends (pthread_join waits for that). */
+    pid_t tid = (pid_t)syscall(SYS_set_tid_address, t->tid_address);
+    if (t->tid_address)
+        *(volatile pid_t *)t->tid_address = tid;
+    if (t->robust_list && syscall(SYS_set_robust_list, t->robust_list, t->robust_len) < 0)
+        warn("set_robust_list", errno);
+    /* Without registering again, sched_getcpu() returns stale values and
+     * rseq critical sections are no longer aborted. */
+    if (rseq_size) {
+        uint64_t tp;
+        __asm__ volatile("movq %%fs:0, %0" : "=r"(tp));
+        if (syscall(SYS_rseq, tp + (uint64_t)(int64_t)rseq_offset, 32, 0, RSEQ_SIG) < 0)
+            warn("rseq", errno);
+    }
+    if (t->altstack_sp && !(t->altstack_flags & SS_DISABLE)) {
+        stack_t ss = {.ss_sp = (void *)t->altstack_sp, .ss_size = t->altstack_size, .ss_flags = 0};
+        if (syscall(SYS_sigaltstack, &ss, NULL) < 0)
+            warn("sigaltstack", errno);
+    }
+    /* The CPUs may differ on this machine: keep what the kernel allows. */
+    if (t->affinity_valid)
+        syscall(SYS_sched_setaffinity, 0, sizeof(t->affinity), t->affinity);
+    syscall(SYS_prctl, PR_SET_NAME, t->comm, 0, 0, 0);
+}
