@@ -31,6 +31,7 @@
 #include <time.h>
 
 #include "checkutil.h"
+#include "checker/checker.h"
 #include "core/core.h"
 
 static char tmp[4096];

@@ -15,6 +15,7 @@
 #include <time.h>
 
 #include "checkutil.h"
+#include "checker/checker.h"
 #include "core/core.h"
 
 static double now_ms(void)

@@ -13,6 +13,7 @@
 
 #include "checkutil.h"
 #include "core/core.h"
+#include "policy/policy.h"
 
 int main(void)
 {

@@ -13,6 +13,7 @@
 
 #include "checkutil.h"
 #include "core/core.h"
+#include "policy/policy.h"
 
 static const char *restore_rules; /* loaded by at_restore */
 static int take_fd = -1;          /* at_restore puts /dev/null there */

@@ -19,6 +19,7 @@
 
 #include "image/maps.h"
 #include "checker/checker.h"
+#include "policy/policy.h"
 #include "core/core.h"
 
 static void add(crac_error *problems, const struct crac__decision *d, const char *fmt, ...)

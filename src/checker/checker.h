@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The checker's private interface, shared by src/lib/check*.c, policy*.c,
- * fdtrace*.c and the fd handlers in src/handlers/.  What other layers may
- * call is declared in lib/internal.h.
+ * The checker (src/checker/): what each descriptor is, what blocks a
+ * checkpoint, and (CRAC_FD_TRACE=1) where descriptors were opened.  The
+ * policy layer (src/policy/) builds on the descriptor inspection here; the
+ * decisions themselves live there.
  *
  * One descriptor is looked at in two steps: crac__fd_inspect() reads what
  * policies match on (kind, path, flags, socket addresses) with cheap
@@ -115,63 +116,24 @@ void crac__sockaddr_text(const struct sockaddr_storage *ss, socklen_t len, char 
 /* A socket's inode from its link text "socket:[123]"; 0 when not one. */
 unsigned long crac__sock_link_ino(const char *link);
 
-/* ---- policies (policy.c, policy_parse.c) ---- */
-enum crac__action {
-    CRAC__ACT_ERROR,  /* report it: the checkpoint is refused (default) */
-    CRAC__ACT_CLOSE,  /* close before the checkpoint, never reopen */
-    CRAC__ACT_REOPEN, /* close before, open the same thing again after */
-    CRAC__ACT_IGNORE, /* leave it open: only for engines that keep descriptors */
-};
-const char *crac__action_name(enum crac__action a);
-
-/* What the first matching rule says about one thing. */
-struct crac__policy_hit {
-    bool matched;             /* false: no rule, the action is error */
-    enum crac__action action;
-    bool warn;                /* print a line when closing/reopening */
-    char where[192];          /* "FILE:LINE" of the rule, "" when none */
-};
-
-/* Things that are not descriptors, for rules of type child, timer, mapping. */
-enum crac__subject { CRAC__SUBJ_CHILD, CRAC__SUBJ_TIMER, CRAC__SUBJ_MAPPING };
-
-void crac__policy_match_fd(const struct crac__fd_info *fi, struct crac__policy_hit *hit);
-void crac__policy_match_other(enum crac__subject s, const char *path,
-                              struct crac__policy_hit *hit);
-/* Replaces the rules read from the policies file (NULL or "": none).  0, or
- * -1 with *err naming the file and line; the old rules stay then. */
-int crac__policies_load(const char *path, crac_error **err);
-/* How many rules there are (restore rules included). */
-size_t crac__policy_count(void);
-/* True when rules given at restore exist (crac__policies_load_restore). */
-bool crac__policy_have_restore_rules(void);
-
-/* ---- the decision the checker and the handlers share (check.c) ---- */
-struct crac__decision {
-    struct crac__policy_hit hit;
-    enum crac__action action;  /* what to do: CLOSE/REOPEN (the handler acts),
-                                  IGNORE (nothing), ERROR (reported) */
-    char why[256];             /* ERROR despite a rule: why it cannot apply ("" else) */
-};
-void crac__decide(const struct crac__fd_info *fi, const struct crac__engine *engine,
-                  struct crac__decision *d);
-/* The same for a child, timer or mapping: only error and ignore apply. */
-void crac__decide_other(enum crac__subject s, const char *path,
-                        const struct crac__engine *engine, struct crac__decision *d);
-/* Appends " [policy WHERE: ...]" for a reported problem that a rule named. */
-void crac__decision_text(const struct crac__decision *d, struct crac__sb *sb);
+/* ---- the checks (check.c, check_proc.c) ---- */
+struct crac_error;
+/* Adds one cause (source "checker") to `problems` for each thing that
+ * blocks a checkpoint with `engine`: descriptors the policies do not allow
+ * (each named with fd number, kind and details, and with CRAC_FD_TRACE=1
+ * where it was opened), child processes, POSIX timers, SysV shm, shared
+ * writable mappings.  Every engine; engine->check() adds its own after. */
+void crac__check_run(const struct crac__engine *engine, crac_error *problems);
 /* Children, POSIX timers, SysV shm, shared writable mappings (check_proc.c). */
 void crac__check_process(const struct crac__engine *engine, crac_error *problems);
-/* The engine of the cycle under way, and whether it is a dry run (set by
- * crac__checker_prepare; NULL engine outside a cycle). */
-const struct crac__engine *crac__checker_engine(bool *dry_run);
-/* Whether engine keeps descriptors open across its checkpoint (so that
- * `ignore` makes sense): those that write no image leave the process as it is. */
-bool crac__engine_keeps_fds(const struct crac__engine *engine);
-
-/* ---- fd handlers (src/handlers/) ---- */
-/* Registers the policy handler in the FD tier (once).  0 or -errno. */
-int crac__fd_handler_register(void);
+/* The checker alone, no resource notified, nothing closed, for the
+ * configured engine (for status requests; `crac check` should rather run
+ * crac__checkpoint_restore_opts(true, ...), which also asks the resources).
+ * Returns the number of problems, *problems = "[checker] a checkpoint with
+ * engine 'E' would be refused for:" with one cause each (NULL when none);
+ * -1 with *problems set when the configuration or the policies file is bad.
+ * Do not call it from inside a checkpoint's callbacks. */
+int crac__check_report(crac_error **problems);
 
 /* ---- where descriptors came from (fdtrace*.c), CRAC_FD_TRACE=1 ---- */
 bool crac__fdtrace_enabled(void);

@@ -70,6 +70,11 @@ void crac__ctl_overrides_undo(struct crac__ctl_overrides *ov);
  * tells a published image by the directory's new identity. */
 char *crac__ctl_destination_lines(void);
 
+/* Starts the control thread and its socket, once; later calls do nothing.
+ * Registers a resource in the library tier that closes the socket before a
+ * checkpoint and reopens it (under the new pid) after. */
+void crac__control_start(void);
+
 /* Starts the control socket when the environment asks for it: for the
  * preload library unless CRAC_CONTROL=0, for a linked program only with
  * CRAC_CONTROL=1.  1 started, 0 not asked, -1 another copy of libcrac in

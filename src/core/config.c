@@ -35,9 +35,10 @@ static const char *const opt_env[OPT_COUNT] = {
     "CRAC_LABELS",
 };
 
-/* Guards everything below.  crac_set_option() also holds the cycle lock, so
- * nothing changes while a cycle reads the options. */
+/* Guards everything below.  A cycle holds the options while it reads them
+ * (crac__config_hold): crac_set_option() then changes nothing. */
 static pthread_mutex_t cfg_lock = PTHREAD_MUTEX_INITIALIZER;
+static bool held;
 static pthread_once_t env_once = PTHREAD_ONCE_INIT;
 static char *values[OPT_COUNT];
 static const struct crac__engine *engine; /* NULL: env_error says why */
@@ -195,19 +196,25 @@ int crac_set_option(const char *key, const char *value)
     if (o < 0)
         return -EINVAL;
     init();
-    if (!crac__cycle_trylock())
-        return -EBUSY; /* a cycle reads the options while it runs */
     pthread_mutex_lock(&cfg_lock);
     int ret;
-    if (o == OPT_ENGINE)
+    if (held)
+        ret = -EBUSY; /* a cycle reads the options while it runs */
+    else if (o == OPT_ENGINE)
         ret = set_engine(value);
     else if (o == OPT_ENGINE_OPTIONS)
         ret = set_engine_options(value);
     else
         ret = store(o, value);
     pthread_mutex_unlock(&cfg_lock);
-    crac__cycle_unlock();
     return ret;
+}
+
+void crac__config_hold(bool hold)
+{
+    pthread_mutex_lock(&cfg_lock);
+    held = hold;
+    pthread_mutex_unlock(&cfg_lock);
 }
 
 const char *crac_get_option(const char *key)

@@ -44,7 +44,10 @@ struct crac_context {
 
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cycle_done = PTHREAD_COND_INITIALIZER;
-static bool cycle_running;    /* under reg_lock */
+/* A cycle holds a snapshot (under reg_lock); unregister waits for it. */
+static bool snapshot_taken;
+/* On the thread that took it: a call from a callback must not wait. */
+static __thread bool tl_snapshot_owner;
 static char reg_magic;
 
 static crac_error *context_before(crac_resource *self, crac_context *parent);
@@ -187,11 +190,11 @@ int crac_context_unregister(crac_context *ctx, crac_resource *r)
 {
     if (!ctx || !r)
         return -EINVAL;
-    if (crac__in_cycle())
+    if (tl_snapshot_owner)
         return -EDEADLK; /* the cycle waits for us: waiting for it never ends */
     int ret = -ENOENT;
     pthread_mutex_lock(&reg_lock);
-    while (cycle_running)
+    while (snapshot_taken)
         pthread_cond_wait(&cycle_done, &reg_lock);
     crac_context *owner = r->internal[0];
     if (is_registered(r) && owned_by(ctx, owner)) {
@@ -277,30 +280,32 @@ static size_t snapshot_names(const crac_context *ctx, char *buf, size_t len, siz
     return len;
 }
 
-size_t crac__cycle_resource_names(char *buf, size_t cap)
+size_t crac__snapshot_names(char *buf, size_t cap)
 {
     pthread_mutex_lock(&reg_lock);
-    size_t len = cycle_running ? snapshot_names(&root, buf, 0, cap) : 0;
+    size_t len = snapshot_taken ? snapshot_names(&root, buf, 0, cap) : 0;
     pthread_mutex_unlock(&reg_lock);
     return len;
 }
 
-int crac__cycle_begin(void)
+int crac__snapshot_take(void)
 {
     pthread_mutex_lock(&reg_lock);
-    cycle_running = true;
+    snapshot_taken = true;
+    tl_snapshot_owner = true;
     int ret = take_snapshot(&root);
     pthread_mutex_unlock(&reg_lock);
     if (ret)
-        crac__cycle_end();
+        crac__snapshot_release();
     return ret;
 }
 
-void crac__cycle_end(void)
+void crac__snapshot_release(void)
 {
     pthread_mutex_lock(&reg_lock);
     release_snapshot(&root);
-    cycle_running = false;
+    snapshot_taken = false;
+    tl_snapshot_owner = false;
     pthread_cond_broadcast(&cycle_done);
     pthread_mutex_unlock(&reg_lock);
 }
@@ -341,7 +346,7 @@ static crac_error *context_after(crac_resource *self, crac_context *parent)
     return crac__error_group_finish(acc);
 }
 
-void crac__cycle_notify(bool before, crac_error *acc)
+void crac__snapshot_notify(bool before, crac_error *acc)
 {
     crac_error *e = before ? context_before(&root.self, NULL)
                            : context_after(&root.self, NULL);

@@ -8,10 +8,15 @@
 #include <pthread.h>
 #include <time.h>
 
-#include "engine/engine.h"
+#include <stdlib.h>
+#include <string.h>
+
+#include "checker/checker.h"
 #include "core/coord.h"
-#include "image/maps.h"
 #include "core/core.h"
+#include "engine/engine.h"
+#include "image/maps.h"
+#include "policy/policy.h"
 
 #ifndef CRAC_VERSION_STRING
 #define CRAC__STR2(x) #x
@@ -21,26 +26,22 @@
         CRAC__STR(CRAC_VERSION_PATCH)
 #endif
 
-/* One cycle at a time in the whole process; a second caller waits here. */
-static pthread_mutex_t cycle_lock = PTHREAD_MUTEX_INITIALIZER;
-/* Set on the thread that holds cycle_lock: callbacks run on that thread, so
+/* The one owner of the cycle's state: the lock that makes cycles one at a
+ * time in the whole process, and what the layers the cycle calls read
+ * (engine, dry run, whether it restored) through a const pointer. */
+static struct {
+    pthread_mutex_t lock;
+    struct crac__cycle now;
+} cycle = {.lock = PTHREAD_MUTEX_INITIALIZER};
+/* Set on the thread that holds the lock: callbacks run on that thread, so
  * this is how a call made from inside a notification is recognised. */
 static __thread bool tl_in_cycle;
 
-bool crac__in_cycle(void)
-{
-    return tl_in_cycle;
-}
-
-bool crac__cycle_trylock(void)
-{
-    return pthread_mutex_trylock(&cycle_lock) == 0;
-}
-
-void crac__cycle_unlock(void)
-{
-    pthread_mutex_unlock(&cycle_lock);
-}
+/* The library's side of the engine hooks (engine.h). */
+static const struct crac__cp_hooks hooks = {
+    .threads_parked = crac__fd_policy_close_parked,
+    .before_release = crac__fd_policy_reopen_early,
+};
 
 static const char *plural(size_t n)
 {
@@ -51,36 +52,64 @@ static const char *plural(size_t n)
  * options, and a destination if the engine writes an image.  Checked first
  * so that a configuration mistake does not make every resource close and
  * reopen what it holds for nothing. */
-static crac_error *prepare(const struct crac__engine **engine,
-                           struct crac__cp_request *req)
+static crac_error *prepare(struct crac__cp_request *req)
 {
     crac_error *e = NULL;
-    *engine = crac__config_engine(&e);
-    if (!*engine)
+    const struct crac__engine *engine = crac__config_engine(&e);
+    if (!engine)
         return e ? e : crac__error_src("crac", "no checkpoint engine");
+    cycle.now.engine = engine;
     req->dest = crac_get_option("checkpoint_to");
     if (req->dest && !*req->dest)
         req->dest = NULL;
-    if ((*engine)->writes_image && !req->dest && !req->dry_run)
+    req->labels = crac_get_option("labels");
+    if (engine->writes_image && !req->dest && !req->dry_run)
         return crac__error_src("crac",
             "no checkpoint destination configured: engine '%s' writes an "
             "image; set CRAC_CHECKPOINT_TO=DIR or "
-            "crac_set_option(\"checkpoint_to\", DIR)", (*engine)->name);
+            "crac_set_option(\"checkpoint_to\", DIR)", engine->name);
     /* The policies file is configuration too: a mistake in it is reported
      * before anyone is notified. */
-    if (crac__checker_prepare(*engine, req->dry_run, &e) < 0)
+    if (crac__policy_cycle_begin(&cycle.now, &e) < 0)
         return e;
     return NULL;
 }
 
-/* Hands over to the engine; its failure becomes one cause of `cp`. */
-static int run_engine(const struct crac__engine *engine,
-                      const struct crac__cp_request *req, crac_error *cp)
+/* The image's notes: who was notified and what the policies did (after the
+ * FD tier ran).  NULL when out of memory: the notes are left out. */
+static char *make_notes(size_t *len)
 {
+    enum { NOTES_MAX = 256 << 10 };
+    char *buf = malloc(NOTES_MAX), *summary = crac__fd_handler_summary();
+    *len = 0;
+    if (buf) {
+        *len = crac__snapshot_names(buf, NOTES_MAX);
+        for (const char *s = summary; s && *s;) {
+            size_t n = strcspn(s, "\n");
+            if (n && *len + 7 + n + 1 <= NOTES_MAX) {
+                memcpy(buf + *len, "policy=", 7);
+                memcpy(buf + *len + 7, s, n);
+                buf[*len + 7 + n] = 0;
+                *len += 7 + n + 1;
+            }
+            s += n + (s[n] == '\n');
+        }
+    }
+    free(summary);
+    return buf;
+}
+
+/* Hands over to the engine; its failure becomes one cause of `cp`. */
+static int run_engine(struct crac__cp_request *req, crac_error *cp)
+{
+    const struct crac__engine *engine = cycle.now.engine;
     crac_error *e = NULL;
+    char *notes = req->dry_run ? NULL : make_notes(&req->notes_len);
+    req->notes = notes;
     crac__log("engine %s: checkpoint%s", engine->name,
               req->dry_run ? " (dry run)" : "");
     int r = engine->checkpoint(req, &e);
+    free(notes);
     if (r == CRAC__CP_RESTORED || r == CRAC__CP_CONTINUED) {
         crac_error_free(e); /* success: nothing to report */
         return r;
@@ -131,39 +160,66 @@ static crac_error *conclude(int result, crac_error *cp, crac_error *after)
     return top;
 }
 
-/* Steps 2-8 (step 1, the lock, is the caller's). */
-static crac_error *run_cycle(bool dry_run)
+/* ---- after restore ---- */
+
+static pthread_mutex_t stat_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned restore_count;
+static long long restore_wall_ms = -1;
+static struct timespec restore_mono;
+
+static long long ts_ms(const struct timespec *ts)
 {
-    const struct crac__engine *engine;
-    struct crac__cp_request req = { .dry_run = dry_run };
+    return (long long)ts->tv_sec * 1000 + ts->tv_nsec / 1000000;
+}
+
+static void note_restored(void)
+{
+    struct timespec wall, mono;
+    clock_gettime(CLOCK_REALTIME, &wall);
+    clock_gettime(CLOCK_MONOTONIC, &mono);
+    pthread_mutex_lock(&stat_lock);
+    restore_count++;
+    restore_wall_ms = ts_ms(&wall);
+    restore_mono = mono;
+    pthread_mutex_unlock(&stat_lock);
+}
+
+/* Steps 2-8 (step 1, the lock, is the caller's). */
+static crac_error *run_cycle(void)
+{
+    struct crac__cp_request req = {.dry_run = cycle.now.dry_run, .hooks = &hooks};
     crac_error *cp = crac__error_group();
-    crac__error_adopt(cp, prepare(&engine, &req), NULL);
-    if (crac_error_cause_count(cp) > 0)
+    crac__error_adopt(cp, prepare(&req), NULL);
+    if (crac_error_cause_count(cp) > 0) {
+        crac__policy_cycle_end();
         return conclude(CRAC__CP_FAILED, cp, NULL);
-    if (crac__cycle_begin() < 0) {
-        crac__checker_finish();
+    }
+    if (crac__snapshot_take() < 0) {
+        crac__policy_cycle_end();
         crac_error_add_cause(cp, crac__error_src("crac", "out of memory"));
         return conclude(CRAC__CP_FAILED, cp, NULL);
     }
 
-    crac__cycle_notify(true, cp);               /* step 3 */
+    crac__snapshot_notify(true, cp);            /* step 3 */
     if (crac_error_cause_count(cp) == 0) {      /* step 4 */
         /* what no engine can save, then what this one cannot */
-        crac__check_run(engine, cp);
-        if (engine->check)
-            engine->check(cp);
+        crac__check_run(cycle.now.engine, cp);
+        if (cycle.now.engine->check)
+            cycle.now.engine->check(cp);
         crac__maps_snapshot_drop(); /* before the heap is saved */
     }
     int result = CRAC__CP_FAILED;
     if (crac_error_cause_count(cp) == 0)
-        result = run_engine(engine, &req, cp);  /* step 6 */
-    if (result == CRAC__CP_RESTORED)
-        crac__note_restored();
+        result = run_engine(&req, cp);          /* step 6 */
+    if (result == CRAC__CP_RESTORED) {
+        cycle.now.restored = true;
+        note_restored();
+    }
 
     crac_error *after = crac__error_group();
-    crac__cycle_notify(false, after);           /* step 7 */
-    crac__cycle_end();
-    crac__checker_finish();
+    crac__snapshot_notify(false, after);        /* step 7 */
+    crac__snapshot_release();
+    crac__policy_cycle_end();
     return conclude(result, cp, after);
 }
 
@@ -175,11 +231,15 @@ int crac__checkpoint_restore_opts(bool dry_run, crac_error **err)
     if (tl_in_cycle) {
         e = crac__error_src("crac", "recursive checkpoint is not allowed");
     } else {
-        pthread_mutex_lock(&cycle_lock);
+        pthread_mutex_lock(&cycle.lock);
         tl_in_cycle = true;
-        e = run_cycle(dry_run);
+        crac__config_hold(true);
+        cycle.now = (struct crac__cycle){.running = true, .dry_run = dry_run};
+        e = run_cycle();
+        cycle.now = (struct crac__cycle){0};
+        crac__config_hold(false);
         tl_in_cycle = false;
-        pthread_mutex_unlock(&cycle_lock);
+        pthread_mutex_unlock(&cycle.lock);
     }
     if (!e)
         return 0;
@@ -193,30 +253,6 @@ int crac__checkpoint_restore_opts(bool dry_run, crac_error **err)
 int crac_checkpoint_restore(crac_error **err)
 {
     return crac__checkpoint_restore_opts(false, err);
-}
-
-/* ---- after restore ---- */
-
-static pthread_mutex_t stat_lock = PTHREAD_MUTEX_INITIALIZER;
-static unsigned restore_count;
-static long long restore_wall_ms = -1;
-static struct timespec restore_mono;
-
-static long long ts_ms(const struct timespec *ts)
-{
-    return (long long)ts->tv_sec * 1000 + ts->tv_nsec / 1000000;
-}
-
-void crac__note_restored(void)
-{
-    struct timespec wall, mono;
-    clock_gettime(CLOCK_REALTIME, &wall);
-    clock_gettime(CLOCK_MONOTONIC, &mono);
-    pthread_mutex_lock(&stat_lock);
-    restore_count++;
-    restore_wall_ms = ts_ms(&wall);
-    restore_mono = mono;
-    pthread_mutex_unlock(&stat_lock);
 }
 
 unsigned crac_restore_count(void)

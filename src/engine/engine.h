@@ -1,18 +1,22 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The engine interface: a versioned table of functions.  The coordination
- * layer (src/lib/checkpoint.c) runs the before-checkpoint callbacks and the
- * checker, then hands over to the configured engine; whatever the engine
- * returns decides whether after-restore counts as a restore.
+ * layer (src/core/cycle.c) runs the before-checkpoint callbacks and the
+ * checker, then hands over to the configured engine with one request that
+ * carries everything the engine needs; whatever the engine returns decides
+ * whether after-restore counts as a restore.  Engines call nothing above
+ * them: what they need from the library comes in the request.
  */
 #ifndef CRAC_ENGINE_H
 #define CRAC_ENGINE_H
 
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
 #include "crac.h"
 
-/* Bumped whenever struct crac__engine changes incompatibly. */
-#define CRAC__ENGINE_ABI 1
+/* Bumped whenever struct crac__engine or its request changes incompatibly. */
+#define CRAC__ENGINE_ABI 2
 
 /* What engine->checkpoint() returns. */
 enum crac__cp_result {
@@ -27,10 +31,31 @@ struct crac__engine_option {
     const char *help;
 };
 
+/* What the library does at the points only an engine that parks the other
+ * threads can reach (engine->parks_threads).  Both run with the other
+ * threads stopped, so they use system calls only (a parked thread may hold
+ * the allocator's or stdio's lock). */
+struct crac__cp_hooks {
+    /* The other threads are parked, the image is not written yet: close
+     * the descriptors the policies prepared for closing. */
+    void (*threads_parked)(void);
+    /* Restored (or the image is written and the process goes on), the
+     * other threads not yet released: reopen what the policies closed.
+     * `restore_rules`: `crac restore --policies` gave rules, which need
+     * the heap: the after-restore callbacks apply them instead. */
+    void (*before_release)(bool restore_rules);
+};
+
 /* Everything an engine needs for one checkpoint. */
 struct crac__cp_request {
-    const char *dest; /* checkpoint_to, NULL when not configured */
-    bool dry_run;     /* check only: report problems, write nothing */
+    const char *dest;   /* checkpoint_to, NULL when not configured */
+    bool dry_run;       /* check only: report problems, write nothing */
+    const char *labels; /* the "labels" option, "K=V,K=V"; NULL: none */
+    /* For the image: "key=value\0" items (resource=NAME for each resource
+     * notified, policy=... for each descriptor the policies acted on). */
+    const char *notes;
+    size_t notes_len;
+    const struct crac__cp_hooks *hooks; /* never NULL */
 };
 
 struct crac__engine {
@@ -38,9 +63,8 @@ struct crac__engine {
     const char *name;
     const char *description;
     bool writes_image; /* needs a destination */
-    /* Stops the other threads for the checkpoint and calls
-     * crac__fd_policy_close_parked() / crac__fd_policy_reopen_early() while
-     * they are stopped, so the FD tier only prepares and reports. */
+    /* Stops the other threads for the checkpoint and calls the request's
+     * hooks while they are stopped, so the FD tier only prepares and reports. */
     bool parks_threads;
     const struct crac__engine_option *options; /* NULL-key terminated */
     /* Sets one engine option.  0, or -EINVAL with *err naming the problem. */
@@ -60,7 +84,6 @@ extern const struct crac__engine crac__engine_native;
 /* Looks an engine up by name; NULL when unknown. */
 const struct crac__engine *crac__engine_find(const char *name);
 /* Prints an engine's options (for engine_options=help) to `f`. */
-struct _IO_FILE;
-void crac__engine_print_options(const struct crac__engine *e, struct _IO_FILE *f);
+void crac__engine_print_options(const struct crac__engine *e, FILE *f);
 
 #endif

@@ -11,8 +11,9 @@
 #include <unistd.h>
 #include "native/dump.h"
 #include "native/threads.h"
-#include "image/image.h"
 #include "core/core.h"
+#include "engine/engine.h"
+#include "image/image.h"
 
 /* Scratch layout (virtual sizes; only touched pages cost memory). */
 #define MAPS_CAP (32UL << 20)
@@ -342,11 +343,10 @@ static int add_item(char *buf, size_t *len, size_t cap, const char *prefix, cons
     return 0;
 }
 
-int crac__dump_labels_notes(struct crac__dump *d, crac_error **err)
+int crac__dump_labels_notes(struct crac__dump *d, const struct crac__cp_request *req,
+                            crac_error **err)
 {
-    const char *labels = crac_get_option("labels");
-    char *summary;
-    for (const char *s = labels; s && *s;) {
+    for (const char *s = req->labels; s && *s;) {
         size_t n = strcspn(s, ",");
         const char *eq = memchr(s, '=', n);
         if (n && (!eq || eq == s || add_item(d->labels, &d->labels_len, d->labels_cap, "", s, n))) {
@@ -356,15 +356,15 @@ int crac__dump_labels_notes(struct crac__dump *d, crac_error **err)
         }
         s += n + (s[n] == ',');
     }
-    d->notes_len = crac__cycle_resource_names(d->notes, d->notes_cap);
-    summary = crac__fd_handler_summary();
-    for (const char *s = summary; s && *s;) {
-        size_t n = strcspn(s, "\n");
-        if (n)
-            add_item(d->notes, &d->notes_len, d->notes_cap, "policy=", s, n);
-        s += n + (s[n] == '\n');
+    /* Whole items only: the request's notes are "key=value\0" items. */
+    size_t len = req->notes ? req->notes_len : 0;
+    if (len > d->notes_cap) {
+        const char *end = memrchr(req->notes, 0, d->notes_cap);
+        len = end ? (size_t)(end + 1 - req->notes) : 0;
     }
-    free(summary);
+    if (len)
+        memcpy(d->notes, req->notes, len);
+    d->notes_len = len;
     return 0;
 }
 

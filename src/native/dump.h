@@ -105,9 +105,11 @@ int crac__dump_finish(struct crac__dump *d, int rc);
 int crac__fsync_all(const int *fds, int n);
 
 
-/* The image's labels (option "labels": key=value,...) and notes (the
- * resources notified, what policies did).  Heap allowed.  0 or -1 + *err. */
-int crac__dump_labels_notes(struct crac__dump *d, crac_error **err);
+/* The image's labels (req->labels: key=value,...) and notes (req->notes:
+ * the resources notified, what policies did).  Heap allowed.  0 or -1 + *err. */
+struct crac__cp_request;
+int crac__dump_labels_notes(struct crac__dump *d, const struct crac__cp_request *req,
+                            crac_error **err);
 
 /* Adds a string to the image's string table; its offset (0 = "" on overflow). */
 uint32_t crac__dump_str(struct crac__dump *d, const char *s, size_t len);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The native engine: the process saves itself into an image directory
- * (src/dump/) and `crac restore` brings it back (src/restore/).  The
+ * (dump.c, walk.c) and `crac restore` brings it back (src/restore/).  The
  * checkpoint call "returns twice": once here after writing the image, and
  * once more in every process restored from it.
  */
@@ -95,7 +95,7 @@ static bool restore_policies_given(const struct crac_restore_info *info)
  * The process state comes from the restore information (the restorer's
  * copy of the image's process section), valid until the blob's area is
  * unmapped at the end. */
-static int restored(const struct crac_restore_info *info)
+static int restored(const struct crac_restore_info *info, const struct crac__cp_hooks *hooks)
 {
     const struct crac_img_proc *saved = (const void *)((const char *)info + info->proc_off);
     if (info->version != CRAC_RESTORE_INFO_VERSION || info->proc_size != sizeof(*saved)) {
@@ -111,7 +111,7 @@ static int restored(const struct crac_restore_info *info)
     else
         crac__lazy_image_set(0, 0, 0);
     crac__proc_apply(saved, info);
-    crac__fd_policy_reopen_early(restore_policies_given(info));
+    hooks->before_release(restore_policies_given(info));
     crac__proc_apply_env(info);
     crac__safepoint_resume_restored();
     if (info->flags & CRAC_RI_VERBOSE) {
@@ -153,7 +153,7 @@ static int native_checkpoint(const struct crac__cp_request *req, crac_error **er
      * rest of the process state is recorded once the page data is
      * written, while the disk works on it. */
     crac__proc_capture_signals(&d->proc);
-    if (crac__dump_labels_notes(d, err)) {
+    if (crac__dump_labels_notes(d, req, err)) {
         crac__dump_finish(d, -1);
         crac__dump_free(d);
         return CRAC__CP_FAILED;
@@ -171,10 +171,10 @@ static int native_checkpoint(const struct crac__cp_request *req, crac_error **er
     }
     /* Descriptors policies close go now, while no other thread can be
      * using them (and none can open another on their numbers). */
-    crac__fd_policy_close_parked();
+    req->hooks->threads_parked();
     info = crac__ctx_save(&crac__thread_self_record()->ctx);
     if (info)
-        return restored((const struct crac_restore_info *)info);
+        return restored((const struct crac_restore_info *)info, req->hooks);
     t[2] = now_ns();
     rc = crac__dump_write(d, &d->proc);
     t[3] = now_ns();
@@ -182,7 +182,7 @@ static int native_checkpoint(const struct crac__cp_request *req, crac_error **er
     t[4] = now_ns();
     if (rc == 0 && !opt.keep_running)
         _exit(0); /* the image is the process now; nobody else runs again */
-    crac__fd_policy_reopen_early(false);
+    req->hooks->before_release(false);
     crac__safepoint_leave();
     if (rc < 0)
         *err = dump_error(d, rc);

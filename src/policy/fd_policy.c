@@ -20,10 +20,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "policy/reopen.h"
-#include "image/maps.h"
 #include "engine/engine.h"
-#include "core/core.h"
+#include "image/maps.h"
+#include "policy/policy.h"
+#include "policy/reopen.h"
 
 struct entry {
     struct crac__fd_info *fi;   /* as it was at the checkpoint */
@@ -44,7 +44,7 @@ static size_t n_entries, cap_entries;
 static char *summary;           /* the last cycle's actions, for crac__fd_handler_summary */
 static pthread_mutex_t summary_lock = PTHREAD_MUTEX_INITIALIZER; /* read outside cycles */
 static bool registered;
-static unsigned count_before;   /* crac_restore_count() before the checkpoint */
+static const struct crac__cycle *cycle; /* the cycle under way, NULL outside */
 
 static void warn_line(const struct entry *e, const char *what)
 {
@@ -173,12 +173,10 @@ static crac_error *collect(const struct crac__engine *engine, struct crac__fd_ta
 static crac_error *before(crac_resource *self, crac_context *ctx)
 {
     (void)self, (void)ctx;
-    bool dry_run;
-    const struct crac__engine *engine = crac__checker_engine(&dry_run);
+    const struct crac__engine *engine = cycle ? cycle->engine : NULL;
     struct crac__fd_table t;
-    count_before = crac_restore_count();
     clear();
-    if (!engine || dry_run)
+    if (!engine || cycle->dry_run)
         return NULL; /* a dry run changes nothing, the last summary included */
     make_summary();
     if (crac__policy_count() == 0)
@@ -238,7 +236,7 @@ static crac_error *restore_policies(void)
 {
     const char *path = getenv("CRAC_RESTORE_POLICIES");
     crac_error *err = NULL;
-    if (crac_restore_count() == count_before || !path || !*path)
+    if (!cycle || !cycle->restored || !path || !*path)
         return NULL;
     crac__policies_load_restore(path, &err);
     return err;
@@ -315,16 +313,28 @@ static crac_resource handler = {
     .after_restore = after,
 };
 
-int crac__fd_handler_register(void)
+int crac__policy_cycle_begin(const struct crac__cycle *c, crac_error **err)
 {
-    if (registered)
+    if (crac__policies_load(crac_get_option("policies"), err) < 0)
+        return -1;
+    cycle = c;
+    if (registered || crac__policy_count() == 0)
         return 0;
+    /* Registered once, the first time there are rules: a resource of the
+     * FD tier, so it runs last before the checkpoint and first after. */
     int rc = crac__register_tier(CRAC__TIER_FD, &handler);
-    if (rc == 0 || rc == -EEXIST) {
-        registered = true;
-        return 0;
+    if (rc < 0 && rc != -EEXIST) {
+        *err = crac__error_src("crac", "cannot register the descriptor policy handler: %s",
+                               strerror(-rc));
+        return -1;
     }
-    return rc;
+    registered = true;
+    return 0;
+}
+
+void crac__policy_cycle_end(void)
+{
+    cycle = NULL;
 }
 
 char *crac__fd_handler_summary(void)

@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Policy rules as parsed (policy_parse.c) and matched (policy.c).  The
  * format is described in docs/policies.md. */
-#ifndef CRAC_POLICY_H
-#define CRAC_POLICY_H
+#ifndef CRAC_RULES_H
+#define CRAC_RULES_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "checker/checker.h"
+#include "policy/policy.h"
 
 /* What a rule's first word names. */
 enum crac__ptype {
