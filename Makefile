@@ -13,6 +13,7 @@ VERSION := 0.1.0
 PREFIX ?= /usr/local
 DESTDIR ?=
 LIBDIR ?= $(PREFIX)/lib
+MANDIR ?= $(PREFIX)/share/man
 B := build
 
 CC ?= gcc
@@ -107,8 +108,11 @@ $(B)/obj/blob_embed.o: src/restore/blob_embed.S $(B)/blob/blob.bin
 $(B)/crac: $(CLI_OBJ) $(B)/libcrac.a
 	$(CC) $(SAN) -o $@ $(CLI_OBJ) $(B)/libcrac.a $(LDLIBS_LIB)
 
-$(B)/libcrac-preload.so: $(PRELOAD_SRC) $(LIB_OBJ)
-	$(CC) $(ALL_CFLAGS) -fPIC -shared -Wl,-z,defs -o $@ $(PRELOAD_SRC) $(LIB_OBJ) $(LDLIBS_LIB)
+# The preload library is a shim that needs libcrac.so.0 (kept even though it
+# calls nothing: --no-as-needed) and finds it beside itself ($$ORIGIN).
+$(B)/libcrac-preload.so: $(PRELOAD_SRC) $(B)/libcrac.so
+	$(CC) $(ALL_CFLAGS) -fPIC -shared -Wl,-z,defs -o $@ $(PRELOAD_SRC) \
+		-L$(B) -Wl,--no-as-needed -lcrac -Wl,-rpath,'$$ORIGIN'
 
 PC_SED = sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@VERSION@|$(VERSION)|g'
 $(B)/crac.pc: crac.pc.in Makefile
@@ -116,17 +120,18 @@ $(B)/crac.pc: crac.pc.in Makefile
 
 # --- tests, examples, benchmarks: linked against the shared library ---
 LINK_SHARED = -L$(B) -lcrac -Wl,-rpath,'$$ORIGIN/..' -Wl,-rpath,'$$ORIGIN/../..' -lpthread
-$(B)/tests/%: tests/%.c tests/testutil.h $(B)/libcrac.so
+# -MMD: a test is rebuilt when a header it includes changes (tests/*.h too).
+$(B)/tests/%: tests/%.c $(B)/libcrac.so
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -Itests -o $@ $< $(LINK_SHARED)
+	$(CC) $(ALL_CFLAGS) -Itests -MMD -MP -o $@ $< $(LINK_SHARED)
 # White-box tests (tests/internal-*.c) reach crac__* names: link the static library.
-$(B)/tests/internal-%: tests/internal-%.c tests/testutil.h $(B)/libcrac.a
+$(B)/tests/internal-%: tests/internal-%.c $(B)/libcrac.a
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -Itests -o $@ $< $(B)/libcrac.a $(LDLIBS_LIB)
-$(B)/tests/helpers/%: tests/helpers/%.c tests/testutil.h $(B)/libcrac.so
+	$(CC) $(ALL_CFLAGS) -Itests -MMD -MP -o $@ $< $(B)/libcrac.a $(LDLIBS_LIB)
+$(B)/tests/helpers/%: tests/helpers/%.c $(B)/libcrac.so
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -Itests -o $@ $< $(LINK_SHARED)
-$(B)/examples/warm-service: $(wildcard examples/warm-service/*.c) $(B)/libcrac.so
+	$(CC) $(ALL_CFLAGS) -Itests -MMD -MP -o $@ $< $(LINK_SHARED)
+$(B)/examples/warm-service: $(wildcard examples/warm-service/*.[ch]) $(B)/libcrac.so
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c,$^) $(LINK_SHARED)
 $(B)/examples/first-answer: examples/first-answer/first-answer.c
@@ -158,6 +163,9 @@ install: all
 	chmod 0644 $(DESTDIR)$(LIBDIR)/pkgconfig/crac.pc
 	install -m 0755 $(B)/crac $(DESTDIR)$(PREFIX)/bin/crac
 	if [ -f $(B)/libcrac-preload.so ]; then install -m 0755 $(B)/libcrac-preload.so $(DESTDIR)$(LIBDIR)/; fi
+	install -d $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3
+	install -m 0644 man/crac.1 $(DESTDIR)$(MANDIR)/man1/crac.1
+	install -m 0644 man/libcrac.3 $(DESTDIR)$(MANDIR)/man3/libcrac.3
 
 clean:
 	rm -rf $(B)

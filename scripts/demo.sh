@@ -185,17 +185,23 @@ checkpoint() {
 
 # --- 3. restore (native) or the sim engine's return to service ---
 # Sets restore_us and restored_pid; the answer must be the cold one's.
+restore_seq=0 # every restore of the run, for its own file names
 restore_once() { # N [crac restore options]
-    local t0 pid log n=$1 body
+    local t0 pid log faout n=$1 body
     shift
     if [ "$engine" = native ]; then
-        log="$tmp/restored.log"
+        # Files of their own for each restore: fa_start's subshell creates
+        # its output file in the background, so a reused name could still
+        # hold the previous restore's figures when fa_wait first reads it.
+        restore_seq=$((restore_seq + 1))
+        log="$tmp/restored.$restore_seq.log"
+        faout="$tmp/restored.$restore_seq.fa"
         # $verbose unquoted: empty means no argument at all
-        fa_start "$tmp/restored.fa" "$log" 60 "$crac" restore $verbose "$@" "$img"
-        fa_wait "$FA_PID" "$tmp/restored.fa" "$log" "the restored service"
-        restore_us=$(fa_val us "$tmp/restored.fa")
-        pid=$(fa_val pid "$tmp/restored.fa") # `crac restore`
-        body=$(fa_val body "$tmp/restored.fa")
+        fa_start "$faout" "$log" 60 "$crac" restore $verbose "$@" "$img"
+        fa_wait "$FA_PID" "$faout" "$log" "the restored service"
+        restore_us=$(fa_val us "$faout")
+        pid=$(fa_val pid "$faout") # `crac restore`
+        body=$(fa_val body "$faout")
         restored_fa=$FA_PID
     else
         # sim: nothing to start, the checkpointed process goes on serving

@@ -79,7 +79,8 @@ export CRAC_CONTROL_DIR="$tmp/ctl"
 # CRAC_PRELOAD overrides
 mkdir -p "$tmp/p/bin" "$tmp/p/lib"
 cp "$crac" "$tmp/p/bin/crac"
-cp "$build/libcrac-preload.so" "$tmp/p/lib/"
+# the shim needs libcrac.so.0 beside it, as `make install` puts it
+cp -P "$build/libcrac-preload.so" "$build"/libcrac.so.0* "$tmp/p/lib/"
 "$tmp/p/bin/crac" run --engine sim -- "$bash" -c 'echo "preload $LD_PRELOAD"' >"$tmp/out" 2>&1
 expect_in "$tmp/out" "preload $tmp/p/lib/libcrac-preload.so"
 CRAC_PRELOAD="$build/libcrac-preload.so" "$tmp/p/bin/crac" run --engine sim -- "$bash" -c 'echo "preload $LD_PRELOAD"' >"$tmp/out" 2>&1
@@ -87,6 +88,17 @@ expect_in "$tmp/out" "preload $build/libcrac-preload.so"
 rm "$tmp/p/lib/libcrac-preload.so"
 "$tmp/p/bin/crac" run -- true >"$tmp/out" 2>&1 && fail "crac run without its preload library succeeded"
 expect_in "$tmp/out" "cannot find libcrac-preload.so"
+
+# --- a program linked with libcrac under crac run: the preload shim brings
+# no second copy; the one copy listens and runs the program's resources
+CRAC_CONTROL_DIR="$tmp/ctl" start "$tmp/t1" "$crac" run --engine sim -- "$target"
+t1=$bg
+wait_line "$tmp/t1" ready
+CRAC_CONTROL_DIR="$tmp/ctl" wait_socket "$t1"
+CRAC_CONTROL_DIR="$tmp/ctl" run_crac 0 "$tmp/out" "$tmp/err" checkpoint "$t1"
+wait_line "$tmp/t1" "after restore (count 1)"
+[ "$(grep -c '^before$' "$tmp/t1")" = 1 ] || fail "the resource was notified more than once: $(cat "$tmp/t1")"
+kill "$t1"
 
 # --- usage errors, before anything runs
 run_crac 2 "$tmp/out" "$tmp/err" run

@@ -45,15 +45,45 @@ soname=$(readelf -d "$P/lib/libcrac.so" | sed -n 's/.*(SONAME).*\[\(.*\)\].*/\1/
 nm -D --defined-only "$P/lib/libcrac.so" | awk '$2 != "A" {print $3}' | sed 's/@.*//' | sort -u >"$tmp/exports"
 bad=$(grep -v '^crac_' "$tmp/exports")
 [ -z "$bad" ] || fail "libcrac.so exports names outside crac_*: $(echo $bad)"
-# Every name of the fixed public API (docs/api.md) is there.
-for s in crac_error_new crac_error_add_cause crac_error_message crac_error_source \
-    crac_error_cause_count crac_error_cause crac_error_format crac_error_free \
-    crac_global_context crac_context_new crac_context_as_resource \
-    crac_context_register crac_context_unregister crac_context_free \
-    crac_checkpoint_restore crac_error_is_restore crac_set_option \
-    crac_restore_count crac_restore_time_ms crac_uptime_since_restore_ms crac_version; do
-    grep -qx "$s" "$tmp/exports" || fail "libcrac.so does not export $s"
+# The version script names every export, one by one: an export it does not
+# list, or a listed name that is not exported, is a mistake.
+sed -n 's/^ *\(crac_[a-z_0-9]*\);$/\1/p' "$top/src/core/libcrac.map" | sort -u >"$tmp/listed"
+[ -s "$tmp/listed" ] || fail "no names found in src/core/libcrac.map"
+unlisted=$(comm -23 "$tmp/exports" "$tmp/listed")
+[ -z "$unlisted" ] || fail "exported but not listed in src/core/libcrac.map: $(echo $unlisted)"
+missing=$(comm -13 "$tmp/exports" "$tmp/listed")
+[ -z "$missing" ] || fail "listed in src/core/libcrac.map but not exported: $(echo $missing)"
+grep -q '^ *crac_\*;' "$top/src/core/libcrac.map" && fail "libcrac.map exports a pattern (crac_*), not names"
+# Every function the public header declares is exported.
+sed -n 's/^[a-z].*[ *]\(crac_[a-z_0-9]*\)(.*/\1/p' "$P/include/crac.h" | sort -u >"$tmp/declared"
+[ "$(wc -l <"$tmp/declared")" -ge 20 ] || fail "found only $(wc -l <"$tmp/declared") functions in crac.h"
+undeclared=$(comm -13 "$tmp/exports" "$tmp/declared")
+[ -z "$undeclared" ] || fail "declared in crac.h but not exported: $(echo $undeclared)"
+
+# --- the preload library: a shim over the installed libcrac.so.0 ---
+pre=$P/lib/libcrac-preload.so
+if [ -e "$pre" ]; then
+    readelf -d "$pre" | grep -q 'NEEDED.*\[libcrac\.so\.0\]' || fail "libcrac-preload.so does not need libcrac.so.0"
+    own=$(nm -D --defined-only "$pre" | awk '$3 ~ /^crac/ {print $3}')
+    [ -z "$own" ] || fail "libcrac-preload.so defines crac names itself (a second copy?): $(echo $own)"
+    # it finds the installed library beside it, without LD_LIBRARY_PATH
+    LD_PRELOAD=$pre /bin/true 2>"$tmp/pre.err" || fail "LD_PRELOAD=$pre /bin/true failed: $(cat "$tmp/pre.err")"
+else
+    fail "make install did not install lib/libcrac-preload.so"
+fi
+
+# --- man pages ---
+for m in man1/crac.1 man3/libcrac.3; do
+    [ -s "$P/share/man/$m" ] || fail "make install did not install share/man/$m"
 done
+if command -v man >/dev/null; then
+    MANPATH=$P/share/man man -P cat crac 2>"$tmp/man.err" | grep -q 'crac restore' ||
+        fail "man crac (MANPATH=$P/share/man) does not show the page: $(head -3 "$tmp/man.err")"
+    MANPATH=$P/share/man man -P cat 3 libcrac 2>/dev/null | grep -q 'crac_checkpoint_restore' ||
+        fail "man 3 libcrac does not show the page"
+else
+    fail "man is not installed (scripts/setup-debian installs man-db)"
+fi
 
 # --- pkg-config from the install prefix ---
 export PKG_CONFIG_PATH=$P/lib/pkgconfig

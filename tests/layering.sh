@@ -67,7 +67,7 @@ up=$(grep -E "$lib" "$tmp/includes" | grep -E ' src/(cli|restore)/')
 $up"
 
 low='^src/(engine|native|image)/'
-above=' src/(core/(cycle|config|context)|checker|policy|control)/'
+above=' src/(core/(cycle|config|context)\.c|(checker|policy|control)/)'
 up=$(grep -E "$low" "$tmp/calls" | grep -E "$above")
 [ -z "$up" ] || bad "engines or the image format call up into the library:
 $up"

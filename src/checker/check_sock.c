@@ -26,13 +26,6 @@
 
 #include "checker/checker.h"
 
-unsigned long crac__sock_link_ino(const char *link)
-{
-    if (strncmp(link, "socket:[", 8) != 0)
-        return 0;
-    return strtoul(link + 8, NULL, 10);
-}
-
 /* ---- sock_diag for unix sockets ---- */
 struct unix_diag {
     unsigned long peer_ino; /* 0: none */
@@ -169,7 +162,7 @@ void crac__sock_inspect(int fd, struct crac__sock_info *si, char *name, size_t n
 
 /* ---- naming ---- */
 
-void crac__sockaddr_text(const struct sockaddr_storage *ss, socklen_t len, char *buf, size_t size)
+static void sockaddr_text(const struct sockaddr_storage *ss, socklen_t len, char *buf, size_t size)
 {
     char a[INET6_ADDRSTRLEN];
     if (len == 0) {
@@ -251,8 +244,8 @@ static void describe_inet(const struct crac__fd_info *fi, struct crac__sb *sb)
     const struct crac__sock_info *si = &fi->sock;
     const char *fam = si->family == AF_INET ? "IPv4" : "IPv6";
     char local[96], remote[96];
-    crac__sockaddr_text(&si->local, si->local_len, local, sizeof(local));
-    crac__sockaddr_text(&si->remote, si->remote_len, remote, sizeof(remote));
+    sockaddr_text(&si->local, si->local_len, local, sizeof(local));
+    sockaddr_text(&si->remote, si->remote_len, remote, sizeof(remote));
     if (si->protocol == IPPROTO_TCP) {
         crac__sb_printf(sb, "TCP/%s socket, ", fam);
         if (si->listening) {
@@ -293,7 +286,7 @@ static void unix_peer(const struct crac__fd_info *fi, const struct crac__fd_tabl
             }
     }
     char name[110];
-    crac__sockaddr_text(&si->remote, si->remote_len, name, sizeof(name));
+    sockaddr_text(&si->remote, si->remote_len, name, sizeof(name));
     crac__sb_printf(sb, ", connected to %s", name);
     if (d.peer_ino)
         crac__sb_printf(sb, " (socket inode %lu)", d.peer_ino);
@@ -334,7 +327,7 @@ void crac__sock_describe(const struct crac__fd_info *fi, const struct crac__fd_t
         describe_unix(fi, t, sb);
         break;
     case AF_NETLINK:
-        crac__sockaddr_text(&si->local, si->local_len, local, sizeof(local));
+        sockaddr_text(&si->local, si->local_len, local, sizeof(local));
         crac__sb_printf(sb, "netlink socket, %s (%d), %s", netlink_name(si->protocol), si->protocol,
                         local);
         break;

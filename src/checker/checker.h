@@ -110,11 +110,6 @@ void crac__fd_describe(const struct crac__fd_info *fi, const struct crac__fd_tab
 void crac__sock_inspect(int fd, struct crac__sock_info *si, char *name, size_t name_size);
 void crac__sock_describe(const struct crac__fd_info *fi, const struct crac__fd_table *t,
                          struct crac__sb *sb);
-/* "127.0.0.1:80", "[::1]:80", "/run/x.sock", "@abstract", "(unnamed)" */
-void crac__sockaddr_text(const struct sockaddr_storage *ss, socklen_t len, char *buf,
-                         size_t size);
-/* A socket's inode from its link text "socket:[123]"; 0 when not one. */
-unsigned long crac__sock_link_ino(const char *link);
 
 /* ---- the checks (check.c, check_proc.c) ---- */
 struct crac_error;
@@ -136,7 +131,6 @@ void crac__check_process(const struct crac__engine *engine, crac_error *problems
 int crac__check_report(crac_error **problems);
 
 /* ---- where descriptors came from (fdtrace*.c), CRAC_FD_TRACE=1 ---- */
-bool crac__fdtrace_enabled(void);
 /* Appends "opened by FUNC() at:" and one line per frame, each line starting
  * with "\n" + indent; nothing when tracing is off or nothing was recorded. */
 void crac__fdtrace_describe(int fd, const struct stat *st, struct crac__sb *sb,

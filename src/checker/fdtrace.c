@@ -58,11 +58,6 @@ static _Atomic(struct record *) chunks[MAX_CHUNKS];
 static pthread_mutex_t chunk_lock = PTHREAD_MUTEX_INITIALIZER;
 static __thread bool in_record;
 
-bool crac__fdtrace_enabled(void)
-{
-    return enabled;
-}
-
 static struct record *slot(int fd, bool create)
 {
     if (fd < 0 || fd / CHUNK >= MAX_CHUNKS)

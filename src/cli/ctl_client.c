@@ -117,7 +117,19 @@ static int parse(struct crac__ctl_reply *r)
     return 0;
 }
 
-int crac__ctl_call(const char *cmd, pid_t pid, const char *request,
+static void reply_free(struct crac__ctl_reply *r)
+{
+    free(r->buf);
+    free(r->lines);
+    memset(r, 0, sizeof(*r));
+}
+
+/* Sends one request to process `pid` (`request`: its lines after the first,
+ * each ending in "\n", without the final empty line) and reads the reply
+ * until the process closes the connection.  0 with *r filled (r->complete is
+ * false when the connection ended before the whole header); otherwise prints
+ * "crac CMD: ..." naming what went wrong and returns 1. */
+static int ctl_call(const char *cmd, pid_t pid, const char *request,
                    struct crac__ctl_reply *r)
 {
     char path[CRAC__CTL_PATH_MAX];
@@ -143,12 +155,12 @@ int crac__ctl_call(const char *cmd, pid_t pid, const char *request,
     r->buf = read_all(fd);
     close(fd);
     if (sent < 0 && (!r->buf || !*r->buf)) {
-        crac__ctl_reply_free(r);
+        reply_free(r);
         return crac__fail(cmd, "cannot send the request to pid %d: %s",
                           (int)pid, strerror(send_errno));
     }
     if (!r->buf || parse(r) < 0) {
-        crac__ctl_reply_free(r);
+        reply_free(r);
         return crac__fail(cmd, "pid %d sent a reply that is not %s", (int)pid,
                           CRAC__CTL_MAGIC);
     }
@@ -164,12 +176,6 @@ const char *crac__ctl_get(const struct crac__ctl_reply *r, const char *key)
     return NULL;
 }
 
-void crac__ctl_reply_free(struct crac__ctl_reply *r)
-{
-    free(r->buf);
-    free(r->lines);
-    memset(r, 0, sizeof(*r));
-}
 
 void crac__ctl_print_tree(FILE *f, const char *cmd, pid_t pid, const char *what,
                           const char *text)
@@ -191,10 +197,10 @@ int crac__ctl_command(const char *cmd, const char *pid_text, const char *request
     int rc = crac__pid_arg(cmd, pid_text, &pid);
     if (rc)
         return rc;
-    rc = crac__ctl_call(cmd, pid, request, &r);
+    rc = ctl_call(cmd, pid, request, &r);
     if (rc == CRAC__EXIT_OK) {
         rc = report(pid, &r);
-        crac__ctl_reply_free(&r);
+        reply_free(&r);
     }
     return rc;
 }

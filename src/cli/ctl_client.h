@@ -16,16 +16,8 @@ struct crac__ctl_reply {
     bool complete;    /* the header's empty line arrived */
 };
 
-/* Sends one request to process `pid` (`request`: its lines after the first,
- * each ending in "\n", without the final empty line) and reads the reply
- * until the process closes the connection.  0 with *r filled (r->complete is
- * false when the connection ended before the whole header); otherwise prints
- * "crac CMD: ..." naming what went wrong and returns 1. */
-int crac__ctl_call(const char *cmd, pid_t pid, const char *request,
-                   struct crac__ctl_reply *r);
 /* The value of header line KEY, NULL when absent. */
 const char *crac__ctl_get(const struct crac__ctl_reply *r, const char *key);
-void crac__ctl_reply_free(struct crac__ctl_reply *r);
 
 /* The whole of a command: parses PID_TEXT (a usage error exits 2), sends
  * the request, and hands the reply to `report`, whose return is the exit

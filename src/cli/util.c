@@ -113,7 +113,10 @@ int crac__parse_ulong(const char *s, unsigned long max, unsigned long *out)
     return 0;
 }
 
-int crac__parse_pid(const char *s, pid_t *pid)
+/* Parses a process id strictly: decimal digits only (no sign, no spaces, no
+ * trailing text), greater than 0, at most INT_MAX.  0, or -EINVAL (bad text)
+ * or -ERANGE (0 or too large); *pid is set only on success. */
+static int parse_pid(const char *s, pid_t *pid)
 {
     unsigned long v;
     int r = crac__parse_ulong(s, INT_MAX, &v);
@@ -128,7 +131,7 @@ int crac__parse_pid(const char *s, pid_t *pid)
 
 int crac__pid_arg(const char *cmd, const char *s, pid_t *pid)
 {
-    if (crac__parse_pid(s, pid) < 0)
+    if (parse_pid(s, pid) < 0)
         return crac__usage_error(cmd, "invalid PID '%s'", s ? s : "");
     return 0;
 }

@@ -45,10 +45,6 @@ int crac__fail(const char *cmd, const char *fmt, ...)
  * stderr; returns 1.  A NULL error prints "unknown error". */
 int crac__fail_error(const char *cmd, const crac_error *e);
 
-/* Parses a process id strictly: decimal digits only (no sign, no spaces, no
- * trailing text), greater than 0, at most INT_MAX.  0, or -EINVAL (bad text)
- * or -ERANGE (0 or too large); *pid is set only on success. */
-int crac__parse_pid(const char *s, pid_t *pid);
 
 /* crac__parse_pid() for a command-line argument: on failure prints
  * "crac CMD: invalid PID 'S' (see crac CMD --help)" and returns 2; else 0. */

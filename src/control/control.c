@@ -24,7 +24,6 @@
  * Every descriptor here is claimed (crac__fd_claim), so the checker never
  * reports it.
  */
-#include <dlfcn.h>
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -573,7 +572,10 @@ static void after_fork_child(void)
     sock_path[0] = sock_dir[0] = '\0';
 }
 
-void crac__control_start(void)
+/* Starts the control thread and its socket, once; later calls do nothing.
+ * Registers a resource in the library tier that closes the socket before a
+ * checkpoint and reopens it (under the new pid) after. */
+static void control_start(void)
 {
     pthread_mutex_lock(&lock);
     if (started) {
@@ -593,34 +595,27 @@ void crac__control_start(void)
     crac__register_tier(CRAC__TIER_LIBRARY, &ctl_resource);
 }
 
-/* True when the crac_* functions the program calls are this copy's.  A
- * program linked with libcrac.so and started with the preload library has
- * two copies; the first in the lookup order (the preload) is the one the
- * program's calls reach, so only that one may listen. */
-static bool this_copy_is_live(void)
+/* Whether libcrac-preload.so brought the library into this program (it
+ * is named in LD_PRELOAD: `crac run` puts it there).  The shim has no code
+ * of its own, so the library decides for it, and being the only copy in
+ * the process, it always answers for the program's own crac_* calls. */
+static bool preloaded(void)
 {
-    Dl_info mine, live;
-    void *sym = dlsym(RTLD_DEFAULT, "crac_checkpoint_restore");
-    if (!sym || !dladdr((void *)this_copy_is_live, &mine) || !dladdr(sym, &live))
-        return true;
-    return mine.dli_fbase == live.dli_fbase;
+    const char *list = getenv("LD_PRELOAD");
+    return list && strstr(list, "libcrac-preload.so");
 }
 
-int crac__control_autostart(bool preload)
-{
-    const char *want = getenv("CRAC_CONTROL");
-    bool on = preload ? !(want && strcmp(want, "0") == 0)
-                      : (want && strcmp(want, "1") == 0);
-    if (!on)
-        return 0;
-    if (!this_copy_is_live())
-        return -1;
-    crac__control_start();
-    return 1;
-}
-
-/* A program linked with libcrac gets the socket at load with CRAC_CONTROL=1. */
+/* The control socket at load: on with CRAC_CONTROL=1; for a program
+ * started through the preload library, also when CRAC_CONTROL is unset
+ * (CRAC_CONTROL=0 turns it off). */
 __attribute__((constructor)) static void control_init(void)
 {
-    crac__control_autostart(false);
+    const char *want = getenv("CRAC_CONTROL");
+    bool on = want ? strcmp(want, "1") == 0 : preloaded();
+    if (!on)
+        return;
+    /* Read the environment now: the program may change it later, and a
+     * bad CRAC_ENGINE is then kept for the first checkpoint to report. */
+    (void)crac_get_option("engine");
+    control_start();
 }

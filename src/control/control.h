@@ -26,19 +26,14 @@
 /* The base directories, in lookup order (docs/control.md):
  *   $CRAC_CONTROL_DIR, /run/crac, $XDG_RUNTIME_DIR/crac,
  *   /run/user/UID/crac, /tmp/crac-UID
- * A process's socket is BASE/NAME/ctl (crac__control_name). */
+ * A process's socket is BASE/NAME/ctl (NAME: its pid, or "PID-nsINODE"). */
 enum { CRAC__CTL_MAX_BASES = 5 };
 struct crac__ctl_bases {
     int n;
     char path[CRAC__CTL_MAX_BASES][CRAC__CTL_PATH_MAX];
     bool shared[CRAC__CTL_MAX_BASES]; /* /run/crac: 0755, for every uid */
 };
-void crac__control_bases(uid_t uid, struct crac__ctl_bases *b);
 
-/* The directory name of process `pid` (0: this process): its pid, or for a
- * process in a pid namespace other than the initial one, "PID-nsINODE" with
- * the pid it has inside and the namespace's inode number. */
-void crac__control_name(pid_t pid, char name[CRAC__CTL_NAME_MAX]);
 
 /* Server side: creates (or takes back from a dead process of the same name)
  * the private directory BASE/NAME, mode 0700, in the first base that can
@@ -70,15 +65,5 @@ void crac__ctl_overrides_undo(struct crac__ctl_overrides *ov);
  * tells a published image by the directory's new identity. */
 char *crac__ctl_destination_lines(void);
 
-/* Starts the control thread and its socket, once; later calls do nothing.
- * Registers a resource in the library tier that closes the socket before a
- * checkpoint and reopens it (under the new pid) after. */
-void crac__control_start(void);
-
-/* Starts the control socket when the environment asks for it: for the
- * preload library unless CRAC_CONTROL=0, for a linked program only with
- * CRAC_CONTROL=1.  1 started, 0 not asked, -1 another copy of libcrac in
- * this process is the one the program uses (control.c). */
-int crac__control_autostart(bool preload);
 
 #endif

@@ -48,7 +48,10 @@ static unsigned long pidns_of(const char *proc_dir)
     return stat(path, &st) == 0 ? (unsigned long)st.st_ino : 0;
 }
 
-void crac__control_name(pid_t pid, char name[CRAC__CTL_NAME_MAX])
+/* The directory name of process `pid` (0: this process): its pid, or for a
+ * process in a pid namespace other than the initial one, "PID-nsINODE" with
+ * the pid it has inside and the namespace's inode number. */
+static void control_name(pid_t pid, char name[CRAC__CTL_NAME_MAX])
 {
     char proc[32], line[256];
     long inner = pid;
@@ -88,7 +91,8 @@ static void add_base(struct crac__ctl_bases *b, bool shared, const char *fmt,
     b->shared[b->n++] = shared;
 }
 
-void crac__control_bases(uid_t uid, struct crac__ctl_bases *b)
+/* The base directories of `uid`, in lookup order (struct crac__ctl_bases). */
+static void control_bases(uid_t uid, struct crac__ctl_bases *b)
 {
     const char *env = getenv("CRAC_CONTROL_DIR");
     const char *xdg = getenv("XDG_RUNTIME_DIR");
@@ -200,9 +204,9 @@ int crac__control_make_dir(char dir[CRAC__CTL_PATH_MAX], char *why, size_t whyle
 {
     struct crac__ctl_bases b;
     char name[CRAC__CTL_NAME_MAX];
-    crac__control_name(0, name);
+    control_name(0, name);
     const char *env = getenv("CRAC_CONTROL_DIR");
-    crac__control_bases(geteuid(), &b);
+    control_bases(geteuid(), &b);
     why[0] = '\0';
     for (int i = 0; i < b.n; i++) {
         bool chosen = env && *env && strcmp(b.path[i], env) == 0;
@@ -255,8 +259,8 @@ int crac__control_find(pid_t pid, uid_t uid, char path[CRAC__CTL_PATH_MAX],
     struct crac__ctl_bases b;
     char name[CRAC__CTL_NAME_MAX];
     bool denied = false;
-    crac__control_bases(uid, &b);
-    crac__control_name(pid, name);
+    control_bases(uid, &b);
+    control_name(pid, name);
     why[0] = '\0';
     for (int i = 0; i < b.n; i++) {
         struct stat st;

@@ -11,7 +11,9 @@
 #include "engine/engine.h"
 #include "policy/policy.h"
 
-bool crac__engine_keeps_fds(const struct crac__engine *engine)
+/* Whether engine keeps descriptors open across its checkpoint (so that
+ * `ignore` makes sense). */
+static bool engine_keeps_fds(const struct crac__engine *engine)
 {
     /* An engine that writes no image (sim, pause) leaves the process as it
      * is: what it keeps open is still open when it goes on. */
@@ -50,7 +52,7 @@ void crac__decide(const struct crac__fd_info *fi, const struct crac__engine *eng
     crac__policy_match_fd(fi, &d->hit);
     d->action = d->hit.action;
     d->why[0] = '\0';
-    if (d->action == CRAC__ACT_IGNORE && !crac__engine_keeps_fds(engine)) {
+    if (d->action == CRAC__ACT_IGNORE && !engine_keeps_fds(engine)) {
         snprintf(d->why, sizeof(d->why), "ignore is not possible with engine '%s': it does not "
                  "keep descriptors across a checkpoint (use close or reopen)",
                  engine ? engine->name : "?");
@@ -66,7 +68,7 @@ void crac__decide_other(enum crac__subject s, const char *path,
     crac__policy_match_other(s, path, &d->hit);
     d->action = d->hit.action;
     d->why[0] = '\0';
-    if (d->action == CRAC__ACT_IGNORE && !crac__engine_keeps_fds(engine)) {
+    if (d->action == CRAC__ACT_IGNORE && !engine_keeps_fds(engine)) {
         snprintf(d->why, sizeof(d->why), "ignore is not possible with engine '%s': it cannot "
                  "save this", engine ? engine->name : "?");
         d->action = CRAC__ACT_ERROR;

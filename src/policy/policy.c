@@ -25,7 +25,8 @@ const char *crac__action_name(enum crac__action a)
     return (unsigned)a < 4 ? names[a] : "?";
 }
 
-enum crac__ptype crac__ptype_of_kind(enum crac__fd_kind k)
+/* The type a descriptor kind matches (besides `fd`). */
+static enum crac__ptype ptype_of_kind(enum crac__fd_kind k)
 {
     static const enum crac__ptype map[CRAC__FD_KIND_COUNT] = {
         [CRAC__FD_FILE] = CRAC__PT_FILE,         [CRAC__FD_DIR] = CRAC__PT_DIR,
@@ -236,7 +237,7 @@ static bool fd_rule_match(const struct crac__rule *r, const struct crac__fd_info
 {
     if (r->type >= CRAC__PT_CHILD)
         return false;
-    if (r->type != CRAC__PT_FD && r->type != crac__ptype_of_kind(fi->kind))
+    if (r->type != CRAC__PT_FD && r->type != ptype_of_kind(fi->kind))
         return false;
     if (r->fd_lo >= 0 && (fi->fd < r->fd_lo || fi->fd > r->fd_hi))
         return false;

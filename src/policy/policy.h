@@ -60,9 +60,6 @@ void crac__decide_other(enum crac__subject s, const char *path,
                         const struct crac__engine *engine, struct crac__decision *d);
 /* Appends " [policy WHERE: ...]" for a reported problem that a rule named. */
 void crac__decision_text(const struct crac__decision *d, struct crac__sb *sb);
-/* Whether engine keeps descriptors open across its checkpoint (so that
- * `ignore` makes sense): those that write no image leave the process as it is. */
-bool crac__engine_keeps_fds(const struct crac__engine *engine);
 
 /* ---- the handler, for the cycle (fd_policy.c) ---- */
 /* Called by the cycle before any resource is notified: reads the policies

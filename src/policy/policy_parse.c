@@ -28,7 +28,7 @@ static const char *const ptype_names[CRAC__PT_COUNT] = {
     [CRAC__PT_CHILD] = "child",     [CRAC__PT_TIMER] = "timer",   [CRAC__PT_MAPPING] = "mapping",
 };
 
-const char *crac__ptype_name(enum crac__ptype t)
+static const char *ptype_name(enum crac__ptype t)
 {
     return (unsigned)t < CRAC__PT_COUNT ? ptype_names[t] : "?";
 }
@@ -180,7 +180,7 @@ static int socket_key(struct ctx *c, struct crac__rule *r, const char *k, const 
     static const int proto_values[] = {IPPROTO_TCP, IPPROTO_UDP};
     if (r->type != CRAC__PT_SOCKET && r->type != CRAC__PT_FD)
         return bad(c, "%s applies to sockets (types socket and fd), not to %s", k,
-                   crac__ptype_name(r->type));
+                   ptype_name(r->type));
     if (!strcmp(k, "family"))
         return parse_word(c, k, v, fam_names, fam_values, &r->family);
     if (!strcmp(k, "socktype"))
@@ -228,7 +228,7 @@ static int parse_key(struct ctx *c, struct crac__rule *r, const char *word, unsi
     }
     if (!strcmp(k, "fd")) {
         if (!is_fd_type(r->type))
-            return bad(c, "fd applies to descriptors, not to %s", crac__ptype_name(r->type));
+            return bad(c, "fd applies to descriptors, not to %s", ptype_name(r->type));
         return parse_range(c, k, v, 1 << 30, &r->fd_lo, &r->fd_hi);
     }
     if (!strcmp(k, "warn")) {
@@ -243,7 +243,7 @@ static int parse_key(struct ctx *c, struct crac__rule *r, const char *word, unsi
 
 static int check_action(struct ctx *c, const struct crac__rule *r)
 {
-    const char *t = crac__ptype_name(r->type);
+    const char *t = ptype_name(r->type);
     if (r->action == CRAC__ACT_CLOSE && !is_fd_type(r->type))
         return bad(c, "close applies to descriptors; a %s can only be error or ignore", t);
     if (r->action == CRAC__ACT_REOPEN && r->type != CRAC__PT_FILE && r->type != CRAC__PT_DIR &&

@@ -55,8 +55,5 @@ struct crac__ruleset {
  * source "crac"); *out is left empty on failure. */
 int crac__policy_parse(const char *path, struct crac__ruleset *out, crac_error **err);
 void crac__ruleset_free(struct crac__ruleset *rs);
-/* The type a descriptor kind matches (besides `fd`). */
-enum crac__ptype crac__ptype_of_kind(enum crac__fd_kind k);
-const char *crac__ptype_name(enum crac__ptype t);
 
 #endif

@@ -1,28 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * libcrac-preload.so: crac for programs that were not built with it.
- * `crac run` puts it in LD_PRELOAD; its constructor reads the CRAC_*
- * configuration and starts the control socket, so that `crac check PID` and
- * `crac checkpoint PID` reach the program.  The library itself is linked in
- * (the Makefile adds every library object), so nothing else needs to be
- * installed beside it.
  *
- * A program that is also linked with libcrac.so then holds two copies: the
- * preload comes first in the symbol lookup order, so the program's crac_*
- * calls reach this one, and only this one listens (control.c checks).
- * CRAC_CONTROL=0 turns the socket off.
+ * A shim with no code of its own: it is linked against libcrac.so.0
+ * (DT_NEEDED, found beside it through its $ORIGIN run path), so putting it
+ * in LD_PRELOAD, as `crac run` does, loads the one copy of the library into
+ * the program.  The library's constructor sees itself named in LD_PRELOAD
+ * and starts the control socket unless CRAC_CONTROL=0
+ * (src/control/control.c), so `crac check PID` and `crac checkpoint PID`
+ * reach the program.  A program that is also linked with libcrac.so gets
+ * the same copy, not a second one.
  */
-#include <stdio.h>
-
-#include "control/control.h"
-#include "core/core.h"
-
-__attribute__((constructor)) static void crac_preload_init(void)
-{
-    /* Read the environment now: the program may change it later, and a bad
-     * CRAC_ENGINE is then kept for the first checkpoint to report. */
-    (void)crac_get_option("engine");
-    if (crac__control_autostart(true) < 0)
-        crac__log("preload: this program has its own copy of libcrac, which "
-                  "does not use this one; set CRAC_CONTROL=1 for its socket");
-}
