@@ -4,6 +4,7 @@
 # make test            build and run every test (tests/run.sh)
 # make demo            the warm-service demo (scripts/demo.sh)
 # make bench           benchmarks (bench/run.sh)
+# make bench-servers   real servers: cold start against restore (bench/servers.sh)
 # make install         PREFIX=/usr/local DESTDIR=
 # make SANITIZE=1      ASan+UBSan for the library's ordinary code and the tests
 # make clean
@@ -61,7 +62,7 @@ ifneq ($(PRELOAD_SRC),)
 TARGETS += $(B)/libcrac-preload.so
 endif
 
-.PHONY: all test demo bench install clean check-blob examples tests
+.PHONY: all test demo bench bench-servers install clean check-blob examples tests
 all: $(TARGETS)
 
 $(B)/pic/%.o: %.c
@@ -149,6 +150,8 @@ demo: all $(EXAMPLES)
 	bash scripts/demo.sh
 bench: all $(BENCH_BIN) $(TEST_HELPER_BIN) $(EXAMPLES)
 	bash bench/run.sh
+bench-servers: all $(TEST_HELPER_BIN) $(EXAMPLES)
+	bash bench/servers.sh
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(PREFIX)/bin

@@ -25,11 +25,15 @@
 #include <unistd.h>
 
 static const char usage[] =
-    "usage: first-answer [--timeout S] [--log FILE] PORT PATH -- CMD [ARG...]\n"
+    "usage: first-answer [--timeout S] [--log FILE] [--send TEXT --expect PREFIX]\n"
+    "                    PORT PATH -- CMD [ARG...]\n"
     "\n"
     "Starts CMD (stdin /dev/null, stdout and stderr to FILE or /dev/null, no\n"
     "descriptor above 2) and polls http://127.0.0.1:PORT/PATH every 100 us\n"
-    "until it answers 200.  Then prints, and flushes:\n"
+    "until it answers 200.  With --send, the request is TEXT instead (\\r and\n"
+    "\\n escapes; for servers that do not speak HTTP, such as redis or\n"
+    "memcached; PATH is then ignored) and the answer must start with PREFIX.\n"
+    "Then prints, and flushes:\n"
     "  pid=N      CMD's pid\n"
     "  us=N       microseconds from just before starting CMD to the whole answer\n"
     "  body=...   the answer's body (its first line)\n"
@@ -75,24 +79,59 @@ static pid_t start(char **argv, const char *log)
     _exit(127);
 }
 
-/* One GET; the whole answer into buf.  1 with a 200 answer, 0 otherwise. */
-static int ask(int port, const char *path, char *buf, size_t size)
+/* What to ask and what a good answer starts with. */
+struct question {
+    char req[512];
+    size_t len;
+    const char *expect; /* NULL: HTTP, any 200 */
+};
+
+static void http_question(struct question *q, const char *path)
+{
+    int n = snprintf(q->req, sizeof(q->req),
+                     "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n", path);
+    q->len = n > 0 && (size_t)n < sizeof(q->req) ? (size_t)n : 0;
+    q->expect = NULL;
+}
+
+static void raw_question(struct question *q, const char *text, const char *expect)
+{
+    size_t n = 0;
+    for (; *text && n < sizeof(q->req); text++) {
+        if (*text == '\\' && (text[1] == 'r' || text[1] == 'n')) {
+            q->req[n++] = *++text == 'r' ? '\r' : '\n';
+        } else {
+            q->req[n++] = *text;
+        }
+    }
+    q->len = n;
+    q->expect = expect;
+}
+
+static int good(const struct question *q, const char *buf)
+{
+    if (q->expect)
+        return !strncmp(buf, q->expect, strlen(q->expect));
+    return !strncmp(buf, "HTTP/1.1 200 ", 13) || !strncmp(buf, "HTTP/1.0 200 ", 13);
+}
+
+/* One question; the answer into buf (HTTP: all of it, the server closes;
+ * raw: as soon as it holds as much as PREFIX).  1 with a good answer. */
+static int ask(int port, const struct question *q, char *buf, size_t size)
 {
     struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
-    char req[512];
-    size_t got = 0;
+    size_t got = 0, enough = q->expect ? strlen(q->expect) : size - 1;
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), ok = 0;
     a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     if (fd < 0)
         return 0;
-    int n = snprintf(req, sizeof(req), "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
-                     path);
-    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0 && write(fd, req, (size_t)n) == n) {
+    if (connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0 &&
+        write(fd, q->req, q->len) == (ssize_t)q->len) {
         ssize_t r;
-        while (got < size - 1 && (r = read(fd, buf + got, size - 1 - got)) > 0)
+        while (got < enough && got < size - 1 && (r = read(fd, buf + got, size - 1 - got)) > 0)
             got += (size_t)r;
         buf[got] = 0;
-        ok = !strncmp(buf, "HTTP/1.1 200 ", 13) || !strncmp(buf, "HTTP/1.0 200 ", 13);
+        ok = good(q, buf);
     }
     close(fd);
     return ok;
@@ -105,7 +144,7 @@ static int exit_status(int st)
 
 int main(int argc, char **argv)
 {
-    const char *log = NULL;
+    const char *log = NULL, *send = NULL, *expect = NULL;
     double timeout_s = 60;
     int i = 1;
     for (; i < argc && argv[i][0] == '-' && strcmp(argv[i], "--"); i++) {
@@ -116,18 +155,27 @@ int main(int argc, char **argv)
             timeout_s = atof(argv[++i]);
         } else if (!strcmp(argv[i], "--log") && i + 1 < argc) {
             log = argv[++i];
+        } else if (!strcmp(argv[i], "--send") && i + 1 < argc) {
+            send = argv[++i];
+        } else if (!strcmp(argv[i], "--expect") && i + 1 < argc) {
+            expect = argv[++i];
         } else {
             fprintf(stderr, "first-answer: unknown option %s\n%s", argv[i], usage);
             return 2;
         }
     }
-    if (argc - i < 4 || strcmp(argv[i + 2], "--") || atoi(argv[i]) <= 0 || timeout_s <= 0) {
+    if (argc - i < 4 || strcmp(argv[i + 2], "--") || atoi(argv[i]) <= 0 || timeout_s <= 0 ||
+        !send != !expect) {
         fputs(usage, stderr);
         return 2;
     }
     int port = atoi(argv[i]);
-    const char *path = argv[i + 1];
+    struct question q;
     static char answer[1 << 16];
+    if (send)
+        raw_question(&q, send, expect);
+    else
+        http_question(&q, argv[i + 1]);
     int st;
 
     long long t0 = now_us(), deadline = t0 + (long long)(timeout_s * 1e6);
@@ -142,7 +190,7 @@ int main(int argc, char **argv)
     }
     child = pid;
     for (;;) {
-        if (ask(port, path, answer, sizeof(answer)))
+        if (ask(port, &q, answer, sizeof(answer)))
             break;
         if (waitpid(pid, &st, WNOHANG) == pid) {
             printf("pid=%d\nexited=%d\n", (int)pid, exit_status(st));
@@ -157,8 +205,8 @@ int main(int argc, char **argv)
         usleep(100);
     }
     long long t1 = now_us();
-    const char *body = strstr(answer, "\r\n\r\n");
-    body = body ? body + 4 : "";
+    const char *body = send ? answer : strstr(answer, "\r\n\r\n");
+    body = body ? body + (send ? 0 : 4) : "";
     printf("pid=%d\nus=%lld\nbody=%.*s\n", (int)pid, t1 - t0, (int)strcspn(body, "\r\n"), body);
     fflush(stdout);
     while (waitpid(pid, &st, 0) < 0)
