@@ -30,7 +30,7 @@ LDLIBS_LIB := -lpthread
 
 # The library, one folder per subsystem (docs/architecture.md): coordination,
 # checker, policies, control socket, engines, the native engine, image format.
-LIB_DIRS := core checker policy control engine native image
+LIB_DIRS := core checker policy control clone engine native image
 LIB_SRC := $(foreach d,$(LIB_DIRS),$(wildcard src/$(d)/*.c))
 LIB_ASM := $(wildcard src/native/*.S)
 LIB_MAP := src/core/libcrac.map
@@ -131,7 +131,10 @@ $(B)/tests/internal-%: tests/internal-%.c $(B)/libcrac.a
 	$(CC) $(ALL_CFLAGS) -Itests -MMD -MP -o $@ $< $(B)/libcrac.a $(LDLIBS_LIB)
 $(B)/tests/helpers/%: tests/helpers/%.c $(B)/libcrac.so
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) -Itests -MMD -MP -o $@ $< $(LINK_SHARED)
+	$(CC) $(ALL_CFLAGS) -Itests -MMD -MP -o $@ $< $(LINK_SHARED) $(HELPER_LIBS)
+# Instances must draw different bytes from real crypto libraries (Debian's
+# libssl-dev, libgnutls28-dev).
+$(B)/tests/helpers/clone-unique: HELPER_LIBS := -lcrypto -lgnutls
 $(B)/examples/warm-service: $(wildcard examples/warm-service/*.[ch]) $(B)/libcrac.so
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c,$^) $(LINK_SHARED)

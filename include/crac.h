@@ -116,6 +116,20 @@ long long crac_uptime_since_restore_ms(void);
 /* "MAJOR.MINOR.PATCH". */
 const char *crac_version(void);
 
+/* ---- instance identity (docs/uniqueness.md) ---- */
+#define CRAC_INSTANCE_ID_SIZE 16
+/* Copies this instance's identity into id: 16 random bytes from the
+ * kernel, drawn when the library is loaded and again at every restore,
+ * before the restored process runs any code of its own.  Instances
+ * restored from one image all differ; the id stays the same between two
+ * restores.  Never fails, never blocks; any thread. */
+void crac_instance_id(unsigned char id[CRAC_INSTANCE_ID_SIZE]);
+/* 0 in a process never restored; one more at every restore, counted like
+ * crac_restore_count() but read with one atomic load: lock-free and safe in
+ * a signal handler, for code that keeps its own random generator and
+ * checks, before each use, whether it must reseed. */
+unsigned long long crac_generation(void);
+
 #pragma GCC visibility pop
 
 #ifdef __cplusplus

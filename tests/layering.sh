@@ -61,7 +61,7 @@ done >"$tmp/includes"
 circles=$(scc "$tmp/includes")
 [ -z "$circles" ] || bad "include circle: $circles"
 
-lib='^src/(core|checker|policy|control|engine|native|image|preload)/'
+lib='^src/(core|checker|policy|control|clone|engine|native|image|preload)/'
 up=$(grep -E "$lib" "$tmp/includes" | grep -E ' src/(cli|restore)/')
 [ -z "$up" ] || bad "library files include the command's headers:
 $up"

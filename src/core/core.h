@@ -61,6 +61,7 @@ struct crac__cycle {
     bool dry_run;   /* check only: nothing is closed, nothing written */
     bool restored;  /* set when the engine reports a restore, before the
                        after-restore callbacks run */
+    bool renewed;   /* the restored instance has its own identity */
 };
 /* crac_checkpoint_restore() with a dry run: every step runs, but the engine
  * is asked only to report what would block it (req->dry_run) and no

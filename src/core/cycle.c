@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "checker/checker.h"
+#include "clone/clone.h"
 #include "core/coord.h"
 #include "core/core.h"
 #include "engine/engine.h"
@@ -37,9 +38,19 @@ static struct {
  * this is how a call made from inside a notification is recognised. */
 static __thread bool tl_in_cycle;
 
+/* A restored instance gets its own identity before its code runs again:
+ * engines that park the other threads call this with them parked; for the
+ * others the cycle does it as soon as the engine returns. */
+static void hook_restored(void)
+{
+    crac__identity_renew();
+    cycle.now.renewed = true;
+}
+
 /* The library's side of the engine hooks (engine.h). */
 static const struct crac__cp_hooks hooks = {
     .threads_parked = crac__fd_policy_close_parked,
+    .restored = hook_restored,
     .before_release = crac__fd_policy_reopen_early,
 };
 
@@ -72,6 +83,9 @@ static crac_error *prepare(struct crac__cp_request *req)
      * before anyone is notified. */
     if (crac__policy_cycle_begin(&cycle.now, &e) < 0)
         return e;
+    int rc = crac__reseed_arm();
+    if (rc < 0)
+        return crac__error_src("crac", "cannot register the reseeding resource: %s", strerror(-rc));
     return NULL;
 }
 
@@ -212,6 +226,8 @@ static crac_error *run_cycle(void)
     if (crac_error_cause_count(cp) == 0)
         result = run_engine(&req, cp);          /* step 6 */
     if (result == CRAC__CP_RESTORED) {
+        if (!cycle.now.renewed)
+            hook_restored();
         cycle.now.restored = true;
         note_restored();
     }

@@ -39,6 +39,9 @@ struct crac__cp_hooks {
     /* The other threads are parked, the image is not written yet: close
      * the descriptors the policies prepared for closing. */
     void (*threads_parked)(void);
+    /* This process is a restored instance and the other threads are still
+     * parked: give it its own identity before any of them runs. */
+    void (*restored)(void);
     /* Restored (or the image is written and the process goes on), the
      * other threads not yet released: reopen what the policies closed.
      * `restore_rules`: `crac restore --policies` gave rules, which need

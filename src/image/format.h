@@ -59,10 +59,16 @@ enum crac_region_kind {
     CRAC_RGN_SHARED_FILE = 5, /* read-only shared file mapping: the file only */
 };
 
+/* Region flags. */
+#define CRAC_RGN_F_WIPEONFORK 1u /* MADV_WIPEONFORK: no page saved, zero in
+                                    every instance, marked again at restore */
+#define CRAC_RGN_F_KNOWN CRAC_RGN_F_WIPEONFORK
+
 struct crac_img_region {
     uint64_t start, end;
     uint32_t prot;  /* PROT_* */
-    uint32_t kind;  /* enum crac_region_kind */
+    uint16_t kind;  /* enum crac_region_kind */
+    uint16_t flags; /* CRAC_RGN_F_* (0 in images of earlier versions) */
     int32_t file;   /* index in CRAC_SEC_FILES, -1 for none */
     uint32_t name;  /* offset in strings: path or "[heap]", "[stack]", "" */
     uint64_t file_offset;

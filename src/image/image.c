@@ -250,6 +250,12 @@ static int check_region(const struct crac_img *img, size_t i, uint64_t prev_end,
         *err = crac__error_src("image", "%s: region %zu refers outside the image", img->dir, i);
         return -1;
     }
+    if ((r->flags & ~CRAC_RGN_F_KNOWN) ||
+        ((r->flags & CRAC_RGN_F_WIPEONFORK) && (r->kind == CRAC_RGN_FILE ||
+                                                r->kind == CRAC_RGN_SHARED_FILE || r->runs_count))) {
+        *err = crac__error_src("image", "%s: region %zu has unknown or inconsistent flags", img->dir, i);
+        return -1;
+    }
     if ((r->kind == CRAC_RGN_FILE || r->kind == CRAC_RGN_SHARED_FILE) != (r->file >= 0)) {
         *err = crac__error_src("image", "%s: region %zu: kind and file disagree", img->dir, i);
         return -1;

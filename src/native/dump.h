@@ -30,6 +30,8 @@ struct crac__fsync_job {
 void crac__fsync_start(struct crac__fsync_job *j, int fd);
 int crac__fsync_finish(struct crac__fsync_job *j);
 
+#define CRAC__WIPE_MAX 256
+
 struct crac__dump {
     char dest[PATH_MAX];   /* the image directory to publish */
     char tmp[PATH_MAX];    /* where it is written first */
@@ -68,6 +70,9 @@ struct crac__dump {
     int err;             /* -errno of the first failure in the writing phase */
     const char *err_what;
     char err_text[PATH_MAX + 64]; /* err_what, when it names a file */
+    /* Mappings marked MADV_WIPEONFORK (wipe.c): saved as empty regions. */
+    struct { uint64_t start, end; } wipe[CRAC__WIPE_MAX];
+    size_t nwipe;
     /* The image's process section: here rather than in the library's
      * memory, where the checkpoint would dirty pages the image then saves
      * (a restored process gets it from the restore information). */
@@ -96,6 +101,12 @@ void crac__proc_capture_signals(struct crac_img_proc *p);
 int crac__proc_capture(struct crac__dump *d, struct crac_img_proc *p);
 /* The writing phase: no heap, no stdio.  0 or -errno (d->err_what says where). */
 int crac__dump_write(struct crac__dump *d, struct crac_img_proc *p);
+
+/* Finds the mappings marked MADV_WIPEONFORK (d->wipe), from smaps, without
+ * the heap.  0, or -errno (-E2BIG: more than CRAC__WIPE_MAX of them). */
+int crac__dump_find_wipe(struct crac__dump *d);
+/* True when [start, end) lies in one of them. */
+bool crac__dump_wiped(const struct crac__dump *d, uint64_t start, uint64_t end);
 /* Publishes the image (rename) on success, or removes the temporary
  * directory; closes the files.  Returns rc, or a new -errno if publishing
  * failed.  d stays valid until crac__dump_free(). */

@@ -111,6 +111,7 @@ static int restored(const struct crac_restore_info *info, const struct crac__cp_
     else
         crac__lazy_image_set(0, 0, 0);
     crac__proc_apply(saved, info);
+    hooks->restored();
     hooks->before_release(restore_policies_given(info));
     crac__proc_apply_env(info);
     crac__safepoint_resume_restored();

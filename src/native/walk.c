@@ -265,6 +265,10 @@ static int save_piece(struct crac__dump *d, const struct crac_map *m, uint64_t s
     r->runs_first = d->nruns;
     if (r->kind == CRAC_RGN_SHARED_FILE)
         return 0;
+    if (r->kind != CRAC_RGN_FILE && crac__dump_wiped(d, start, end)) {
+        r->flags |= CRAC_RGN_F_WIPEONFORK; /* zero in every instance (wipe.c) */
+        return 0;
+    }
     /* We must read the pages to save them; lift a missing read permission
      * for the duration (the region records the real protection). */
     if (!(prot & PROT_READ) && mprotect((void *)start, end - start, prot | PROT_READ) < 0)
@@ -312,6 +316,9 @@ int crac__dump_write(struct crac__dump *d, struct crac_img_proc *p)
         if (crac__threads[i].tid)
             d->threads[d->nthreads++] = crac__threads[i];
     p->nthreads = (uint32_t)d->nthreads;
+    d->err_what = "finding memory marked MADV_WIPEONFORK in /proc/self/smaps";
+    if ((rc = crac__dump_find_wipe(d)) < 0)
+        return rc;
     d->err_what = "reading /proc/self/maps";
     n = crac__read_file("/proc/self/maps", d->maps, d->maps_cap);
     if (n < 0)

@@ -305,6 +305,14 @@ static int stage_one(const struct crac_img *img, struct crac__stage *st, size_t 
         if (p != MAP_FAILED && st->huge && !st->mapped[i] && len >= HUGE &&
             r->pages_saved * CRAC_PAGE * 2 >= len)
             madvise(p, len, MADV_HUGEPAGE);
+        /* The flag moves with the mapping when the blob puts it in place. */
+        if (p != MAP_FAILED && (r->flags & CRAC_RGN_F_WIPEONFORK) &&
+            madvise(p, len, MADV_WIPEONFORK) < 0) {
+            *err = crac__error_src("restore", "cannot mark %llx-%llx wipe-on-fork: %s",
+                                   (unsigned long long)r->start, (unsigned long long)r->end,
+                                   strerror(errno));
+            return -1;
+        }
     }
     if (p == MAP_FAILED) {
         *err = crac__error_src("restore", "cannot map %llx-%llx %s: %s", (unsigned long long)r->start,
