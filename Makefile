@@ -106,8 +106,9 @@ $(B)/obj/blob_embed.o: src/restore/blob_embed.S $(B)/blob/blob.bin
 	@mkdir -p $(@D)
 	$(CC) -c -DBLOB_BIN='"$(B)/blob/blob.bin"' $< -o $@
 
+# libsodium: signed images (src/restore/sign.c), in the command only.
 $(B)/crac: $(CLI_OBJ) $(B)/libcrac.a
-	$(CC) $(SAN) -o $@ $(CLI_OBJ) $(B)/libcrac.a $(LDLIBS_LIB)
+	$(CC) $(SAN) -o $@ $(CLI_OBJ) $(B)/libcrac.a $(LDLIBS_LIB) -lsodium
 
 # The preload library is a shim that needs libcrac.so.0 (kept even though it
 # calls nothing: --no-as-needed) and finds it beside itself ($$ORIGIN).

@@ -8,10 +8,13 @@
 #include "cli/cli.h"
 #include "cli/util.h"
 #include "image/image.h"
+#include "restore/trust.h"
 
 static const char usage[] =
     "usage: crac image info DIR [--json]\n"
-    "       crac image verify DIR\n"
+    "       crac image verify DIR [--trust-key PUB]\n"
+    "       crac image keygen KEY\n"
+    "       crac image sign --key KEY DIR\n"
     "\n"
     "info    what the image holds: the process it was taken from, the host it\n"
     "        needs (kernel, CPU), its memory regions and the files they map,\n"
@@ -139,44 +142,90 @@ static void info_json(const struct crac_img *img)
     printf("}\n");
 }
 
-int crac__cmd_image(int argc, char **argv)
-{
-    const char *sub, *dir = NULL;
-    int json = 0;
-    struct crac_img img;
-    crac_error *err = NULL;
-    int rc = 0;
+struct image_args {
+    const char *sub, *path, *key, *trust_key;
+    int json;
+};
 
+/* Options and the one path (DIR, or KEY for keygen).  -1, or an exit status. */
+static int parse(int argc, char **argv, struct image_args *a)
+{
+    static const char *subs[] = {"info", "verify", "keygen", "sign"};
+    char cmd[32];
     if (argc < 2 || crac__is_help(argv[1]))
-        return argc < 2 ? crac__usage_error("image", "expected info or verify")
+        return argc < 2 ? crac__usage_error("image", "expected info, verify, keygen or sign")
                         : crac__print_usage(usage);
-    sub = argv[1];
-    if (strcmp(sub, "info") && strcmp(sub, "verify"))
-        return crac__usage_error("image", "unknown subcommand '%s'", sub);
+    a->sub = argv[1];
+    size_t s = 0;
+    while (s < 4 && strcmp(a->sub, subs[s]))
+        s++;
+    if (s == 4)
+        return crac__usage_error("image", "unknown subcommand '%s'", a->sub);
+    snprintf(cmd, sizeof(cmd), "image %s", a->sub);
     for (int i = 2; i < argc; i++) {
         if (crac__is_help(argv[i]))
             return crac__print_usage(usage);
-        if (!strcmp(sub, "info") && !strcmp(argv[i], "--json"))
-            json = 1;
+        if (s == 0 && !strcmp(argv[i], "--json"))
+            a->json = 1;
+        else if (s == 1 && !strcmp(argv[i], "--trust-key") && i + 1 < argc)
+            a->trust_key = argv[++i];
+        else if (s == 3 && !strcmp(argv[i], "--key") && i + 1 < argc)
+            a->key = argv[++i];
         else if (argv[i][0] == '-')
-            return crac__bad_option(!strcmp(sub, "info") ? "image info" : "image verify", argv[i]);
-        else if (dir)
-            return crac__usage_error("image", "too many arguments");
+            return crac__bad_option(cmd, argv[i]);
+        else if (a->path)
+            return crac__usage_error(cmd, "too many arguments");
         else
-            dir = argv[i];
+            a->path = argv[i];
     }
-    if (!dir)
-        return crac__usage_error("image", "missing image directory");
-    if (crac__img_open(dir, &img, &err))
-        return crac__fail_error(sub[0] == 'i' ? "image info" : "image verify", err);
-    if (!strcmp(sub, "info")) {
-        json ? info_json(&img) : info_text(&img);
-    } else if (crac__img_verify_pages(&img, &err) || crac__img_check_files(&img, &err) ||
-               crac__img_check_host(&img, &err)) {
-        rc = crac__fail_error("image verify", err);
-    } else {
-        printf("%s: image verified: checksums, files and host all match\n", dir);
+    if (!a->path)
+        return crac__usage_error(cmd, s == 2 ? "missing key file" : "missing image directory");
+    if (s == 3 && !a->key)
+        return crac__usage_error(cmd, "missing --key KEY");
+    return -1;
+}
+
+static int verify(const struct image_args *a, struct crac_img *img, crac_error **err)
+{
+    uint8_t *runs = NULL;
+    int rc = crac__img_verify_pages(img, err) || crac__img_check_files(img, err) ||
+             crac__img_check_host(img, err) ||
+             (a->trust_key && (crac__sign_verify(img, a->trust_key, &runs, err) ||
+                               crac__sign_verify_pages(img, runs, err)));
+    free(runs);
+    if (rc)
+        return crac__fail_error("image verify", *err);
+    printf("%s: image verified: checksums, files and host all match%s\n", a->path,
+           a->trust_key ? "; signed by the trusted key, every page as signed" : "");
+    return 0;
+}
+
+int crac__cmd_image(int argc, char **argv)
+{
+    struct image_args a = {0};
+    struct crac_img img;
+    crac_error *err = NULL;
+    int rc = parse(argc, argv, &a);
+
+    if (rc >= 0)
+        return rc;
+    if (!strcmp(a.sub, "keygen") || !strcmp(a.sub, "sign")) {
+        rc = a.sub[0] == 'k' ? crac__sign_keygen(a.path, &err) : crac__sign_image(a.path, a.key, &err);
+        if (rc)
+            return crac__fail_error(a.sub[0] == 'k' ? "image keygen" : "image sign", err);
+        if (a.sub[0] == 'k')
+            printf("secret key in %s, public key in %s.pub\n", a.path, a.path);
+        else
+            printf("%s: signed (%s/signature)\n", a.path, a.path);
+        return 0;
     }
+    if (crac__img_open(a.path, &img, &err))
+        return crac__fail_error(a.sub[0] == 'i' ? "image info" : "image verify", err);
+    rc = 0;
+    if (!strcmp(a.sub, "info"))
+        a.json ? info_json(&img) : info_text(&img);
+    else
+        rc = verify(&a, &img, &err);
     crac_error_free(err);
     crac__img_close(&img);
     return rc;

@@ -10,6 +10,7 @@
 #include "cli/cli.h"
 #include "core/core.h"
 #include "restore/restore.h"
+#include "restore/trust.h"
 
 static const char usage[] =
     "usage: crac restore [options] DIR\n"
@@ -49,6 +50,15 @@ static const char usage[] =
     "                 dropped with MADV_DONTNEED reads back the image's bytes\n"
     "                 instead of zeros (fine for glibc malloc, not for\n"
     "                 allocators such as jemalloc): see docs/native-engine.md\n"
+    "  --trust-key PUB\n"
+    "                 restore an image signed with the key whose public half\n"
+    "                 is in PUB (crac image keygen, crac image sign), whoever\n"
+    "                 owns its files; every page read is checked against the\n"
+    "                 signature (not with --lazy)\n"
+    "  --insecure     restore the image even if someone other than you or root\n"
+    "                 could have written it (by default its files and every\n"
+    "                 directory above them must be yours or root's and writable\n"
+    "                 by nobody else: an image is code that runs as you)\n"
     "  --huge-pages   read dense regions into transparent huge pages: faster\n"
     "                 when the machine has free memory at hand, much slower in\n"
     "                 VMs whose host takes free memory back (default: off)\n"
@@ -86,6 +96,8 @@ static int parse(int argc, char **argv, struct crac__restore_opts *o)
         {"huge-pages", no_argument, NULL, 'H'},
         {"policies", required_argument, NULL, 'P'},
         {"require-label", required_argument, NULL, 'L'},
+        {"trust-key", required_argument, NULL, 'T'},
+        {"insecure", no_argument, NULL, 'I'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -111,6 +123,12 @@ static int parse(int argc, char **argv, struct crac__restore_opts *o)
             break;
         case 'H':
             o->huge_pages = true;
+            break;
+        case 'T':
+            o->trust_key = optarg;
+            break;
+        case 'I':
+            o->insecure = true;
             break;
         case 'P': {
             /* The restored process runs in its saved cwd: pass an absolute path. */
@@ -145,6 +163,11 @@ static int parse(int argc, char **argv, struct crac__restore_opts *o)
                     argv[optind - 1]);
             return 2;
         }
+    }
+    if (o->trust_key && o->lazy) {
+        fprintf(stderr, "crac restore: --trust-key and --lazy do not go together: a signed "
+                        "image's pages are checked when read, and --lazy reads them later\n");
+        return 2;
     }
     if (optind != argc - 1) {
         fprintf(stderr, "crac restore: %s (see crac restore --help)\n",
@@ -185,6 +208,7 @@ int crac__cmd_restore(int argc, char **argv)
     struct crac__stage st;
     crac_error *err = NULL;
     enum crac__pid_mode mode;
+    uint8_t *run_hashes = NULL; /* lives as long as the process */
     uint64_t t0 = now_ns(CLOCK_MONOTONIC), t1;
     int rc;
 
@@ -195,9 +219,15 @@ int crac__cmd_restore(int argc, char **argv)
         free(o.labels);
         return rc;
     }
-    if (crac__img_open(o.dir, &img, &err) || check_labels(&img, &o, &err) ||
-        crac__img_check_host(&img, &err) || crac__img_check_files(&img, &err))
+    /* Who could have written it, before reading a byte of it. */
+    if (!o.insecure && !o.trust_key && crac__trust_owner(o.dir, geteuid(), &err))
         return fail(err);
+    if (crac__img_open(o.dir, &img, &err) ||
+        (o.trust_key && crac__sign_verify(&img, o.trust_key, &run_hashes, &err)) ||
+        check_labels(&img, &o, &err) || crac__img_check_host(&img, &err) ||
+        crac__img_check_files(&img, &err))
+        return fail(err);
+    o.run_hashes = run_hashes;
     if (crac__pid_mode_choose(&img, o.pid_mode, &mode, &err) ||
         crac__pid_mode_enter(&img, &mode, o.pid_mode == PID_AUTO, &err))
         return fail(err);

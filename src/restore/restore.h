@@ -22,6 +22,9 @@ struct crac__restore_opts {
     bool verbose;
     bool lazy;
     bool huge_pages;
+    bool insecure;        /* --insecure: no check of who could have written it */
+    const char *trust_key; /* --trust-key: the image must be signed by this key */
+    const uint8_t *run_hashes; /* from its signature, when signed (trust.h) */
     uint64_t started_ns;
 };
 
@@ -35,6 +38,7 @@ struct crac__stage {
     bool *mapped;                 /* per region: its runs are mapped, not read */
     uint64_t pages_mapped;        /* how many pages that makes */
     bool huge;                    /* MADV_HUGEPAGE on dense regions */
+    const uint8_t *run_hashes;    /* signed image: each run read must match */
 };
 
 /* Reserves room, maps every region at its staged address, reads the page

@@ -23,6 +23,7 @@
 #include "image/maps.h"
 #include "core/core.h"
 #include "restore/restore.h"
+#include "restore/trust.h"
 
 #define HUGE (2UL << 20)
 #define FILL_THREADS_MAX 4
@@ -88,6 +89,7 @@ static int file_fd(const struct crac_img *img, struct crac__stage *st, int32_t i
  * when it is restored often).  Several threads share the runs. */
 struct fill {
     const struct crac_img *img;
+    const uint8_t *run_hashes; /* signed image: BLAKE2b of each run (trust.h) */
     uint64_t *dst; /* staged address of each run, 0: mapped (--lazy) */
     struct {
         size_t start, end;
@@ -168,7 +170,7 @@ static size_t make_groups(struct fill *f)
 
 static int fill_all(const struct crac_img *img, const struct crac__stage *st, crac_error **err)
 {
-    struct fill f = {.img = img};
+    struct fill f = {.img = img, .run_hashes = st->run_hashes};
     pthread_t tids[FILL_THREADS_MAX];
     int nthreads = 0;
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
@@ -386,6 +388,7 @@ int crac__stage_regions(const struct crac_img *img, struct crac__stage *st,
     memset(st, 0, sizeof(*st));
     st->lazy = lazy;
     st->huge = o->huge_pages && !lazy;
+    st->run_hashes = o->run_hashes;
     st->addr = calloc(img->nregions + 1, sizeof(*st->addr));
     st->mapped = calloc(img->nregions + 1, sizeof(*st->mapped));
     st->file_fds = malloc((img->nfiles + 1) * sizeof(int));
