@@ -136,6 +136,10 @@ $(B)/tests/helpers/%: tests/helpers/%.c $(B)/libcrac.so
 # Instances must draw different bytes from real crypto libraries (Debian's
 # libssl-dev, libgnutls28-dev).
 $(B)/tests/helpers/clone-unique: HELPER_LIBS := -lcrypto -lgnutls
+# Installed set-user-ID by its test: the loader ignores $ORIGIN there.
+$(B)/tests/helpers/setuid-probe: tests/helpers/setuid-probe.c $(B)/libcrac.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -o $@ $< $(B)/libcrac.a $(LDLIBS_LIB)
 $(B)/examples/warm-service: $(wildcard examples/warm-service/*.[ch]) $(B)/libcrac.so
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c,$^) $(LINK_SHARED)

@@ -36,7 +36,7 @@ expect_in "$tmp/err" "only its user (uid 0) and root may control it"
 # --- opened up: the process itself refuses, naming who asked
 chmod 755 "$ctl/$pid"
 chmod 666 "$ctl/$pid/ctl"
-for cmd in check checkpoint; do
+for cmd in check checkpoint status; do
     as_other "$crac" "$cmd" "$pid" >"$tmp/out" 2>"$tmp/err"
     rc=$?
     [ "$rc" = 1 ] || fail "crac $cmd as uid 65534 exited $rc, expected 1: $(cat "$tmp/err")"

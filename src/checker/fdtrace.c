@@ -295,7 +295,7 @@ void crac__fdtrace_patch_all(void)
 
 __attribute__((constructor)) static void fdtrace_init(void)
 {
-    const char *v = getenv("CRAC_FD_TRACE");
+    const char *v = secure_getenv("CRAC_FD_TRACE");
     if (!v || !*v || !strcmp(v, "0"))
         return;
     if (R_JUMP_SLOT < 0 || crac__fdtrace_resolve() < 0) {

@@ -19,6 +19,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -236,6 +237,52 @@ static void close_inherited(struct run_opts *o)
     close_between(from, INT_MAX);
 }
 
+/* The file execvp() would run for `prog`: itself when it has a slash,
+ * else the first executable match in PATH.  NULL when none. */
+static char *which(const char *prog)
+{
+    if (strchr(prog, '/'))
+        return strdup(prog);
+    const char *path = getenv("PATH");
+    char *copy = strdup(path && *path ? path : "/usr/local/bin:/usr/bin:/bin"), *save = NULL;
+    for (char *dir = copy ? strtok_r(copy, ":", &save) : NULL; dir; dir = strtok_r(NULL, ":", &save)) {
+        char *cand;
+        if (asprintf(&cand, "%s/%s", *dir ? dir : ".", prog) < 0)
+            break;
+        if (access(cand, X_OK) == 0) {
+            free(copy);
+            return cand;
+        }
+        free(cand);
+    }
+    free(copy);
+    return NULL;
+}
+
+/* The loader ignores LD_PRELOAD (and the CRAC_* variables are ignored)
+ * in a program that runs set-user-ID or set-group-ID: crac would not be
+ * loaded, and it must not be steered by the caller's environment anyway.
+ * Say so rather than start a program that cannot be checkpointed.  0, or
+ * the exit status. */
+static int refuse_setid(const char *prog)
+{
+    struct stat st;
+    char *file = which(prog);
+    int r = 0;
+    if (file && stat(file, &st) == 0 && S_ISREG(st.st_mode) &&
+        (((st.st_mode & S_ISUID) && st.st_uid != geteuid()) ||
+         ((st.st_mode & S_ISGID) && st.st_gid != getegid())))
+        r = crac__fail("run", "%s is set-%s-ID (%s %u): the dynamic loader ignores LD_PRELOAD "
+                       "for such a program, so crac would not be loaded into it (and crac ignores "
+                       "its CRAC_* variables: docs/security.md); run it as its %s, or link it "
+                       "with libcrac and set its options in its code", file, st.st_mode & S_ISUID ? "user" : "group",
+                       st.st_mode & S_ISUID ? "owner uid" : "group gid",
+                       st.st_mode & S_ISUID ? (unsigned)st.st_uid : (unsigned)st.st_gid,
+                       st.st_mode & S_ISUID ? "owner" : "group");
+    free(file);
+    return r;
+}
+
 int crac__cmd_run(int argc, char **argv)
 {
     struct run_opts o = { 0 };
@@ -247,6 +294,8 @@ int crac__cmd_run(int argc, char **argv)
     r = check_engine(&o);
     if (r)
         return r < 0 ? CRAC__EXIT_OK : r;
+    if ((r = refuse_setid(o.prog[0])))
+        return r;
     if (o.policies && access(o.policies, R_OK) < 0)
         return crac__fail("run", "cannot read policies file %s: %s", o.policies,
                           strerror(errno));

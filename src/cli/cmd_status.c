@@ -19,19 +19,27 @@ static const char usage[] =
     "Options:\n"
     "  -h, --help   show this help\n"
     "\n"
-    "Exit status: 0 answered; 1 the process could not be reached; 2 usage error.\n";
+    "Exit status: 0 answered; 1 the process could not be reached or refused to\n"
+    "answer (another user's: the refusal is printed); 2 usage error.\n";
 
 static int report(pid_t pid, const struct crac__ctl_reply *r)
 {
     static const char *keys[] = {"engine", "engine-options", "destination", "policies",
-                                 "restore-count", "uid", "version", "socket"};
-    if (!r->complete || !crac__ctl_get(r, "result"))
+                                 "restore-count", "uid", "version", "socket", "secure-mode"};
+    const char *result = crac__ctl_get(r, "result");
+    if (!r->complete || !result)
         return crac__fail("status", "pid %d closed the connection without answering: it "
                           "exited or crashed", (int)pid);
+    if (strcmp(result, "ok") != 0) {
+        /* refused (another user) or an error: say what the process said */
+        crac__ctl_print_tree(stderr, "status", pid, result, r->body);
+        return CRAC__EXIT_FAIL;
+    }
     printf("pid %d\n", (int)pid);
     for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++) {
         const char *v = crac__ctl_get(r, keys[i]);
-        printf("  %-15s%s\n", keys[i], v ? v : "(none)");
+        if (v || strcmp(keys[i], "secure-mode"))
+            printf("  %-15s%s\n", keys[i], v ? v : "(none)");
     }
     return CRAC__EXIT_OK;
 }

@@ -32,6 +32,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/auxv.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -328,6 +329,10 @@ static void put_status(struct conn *c)
         put(c, "destination %s\n", dest);
     if (pol && *pol)
         put(c, "policies %s\n", pol);
+    /* A set-user-ID or set-group-ID program (AT_SECURE) reads no CRAC_*
+     * variable: the caller's environment must not steer it. */
+    if (getauxval(AT_SECURE))
+        put(c, "secure-mode yes: set-user-ID or set-group-ID, CRAC_* variables ignored\n");
     pthread_mutex_lock(&lock);
     char path[CRAC__CTL_PATH_MAX];
     snprintf(path, sizeof(path), "%s", sock_path);
@@ -601,7 +606,7 @@ static void control_start(void)
  * the process, it always answers for the program's own crac_* calls. */
 static bool preloaded(void)
 {
-    const char *list = getenv("LD_PRELOAD");
+    const char *list = secure_getenv("LD_PRELOAD");
     return list && strstr(list, "libcrac-preload.so");
 }
 
@@ -610,7 +615,7 @@ static bool preloaded(void)
  * (CRAC_CONTROL=0 turns it off). */
 __attribute__((constructor)) static void control_init(void)
 {
-    const char *want = getenv("CRAC_CONTROL");
+    const char *want = secure_getenv("CRAC_CONTROL");
     bool on = want ? strcmp(want, "1") == 0 : preloaded();
     if (!on)
         return;

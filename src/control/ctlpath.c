@@ -94,8 +94,8 @@ static void add_base(struct crac__ctl_bases *b, bool shared, const char *fmt,
 /* The base directories of `uid`, in lookup order (struct crac__ctl_bases). */
 static void control_bases(uid_t uid, struct crac__ctl_bases *b)
 {
-    const char *env = getenv("CRAC_CONTROL_DIR");
-    const char *xdg = getenv("XDG_RUNTIME_DIR");
+    const char *env = secure_getenv("CRAC_CONTROL_DIR");
+    const char *xdg = secure_getenv("XDG_RUNTIME_DIR");
     b->n = 0;
     if (env && *env)
         add_base(b, false, "%s", env, 0);
@@ -205,7 +205,7 @@ int crac__control_make_dir(char dir[CRAC__CTL_PATH_MAX], char *why, size_t whyle
     struct crac__ctl_bases b;
     char name[CRAC__CTL_NAME_MAX];
     control_name(0, name);
-    const char *env = getenv("CRAC_CONTROL_DIR");
+    const char *env = secure_getenv("CRAC_CONTROL_DIR");
     control_bases(geteuid(), &b);
     why[0] = '\0';
     for (int i = 0; i < b.n; i++) {

@@ -115,7 +115,7 @@ static bool is_help(const char *v)
 static void init_from_env(void)
 {
     for (int i = 0; i < OPT_COUNT; i++) {
-        const char *v = getenv(opt_env[i]);
+        const char *v = secure_getenv(opt_env[i]);
         if (v && *v && i != OPT_ENGINE_OPTIONS)
             store(i, v);
     }
@@ -127,7 +127,7 @@ static void init_from_env(void)
                                     name);
         return;
     }
-    const char *opts = getenv("CRAC_ENGINE_OPTIONS");
+    const char *opts = secure_getenv("CRAC_ENGINE_OPTIONS");
     if (is_help(opts))
         crac__engine_print_options(engine, stderr);
     else if (opts && *opts) {

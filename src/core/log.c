@@ -14,7 +14,7 @@
 
 static bool log_enabled(void)
 {
-    const char *v = getenv("CRAC_LOG");
+    const char *v = secure_getenv("CRAC_LOG");
     return v && *v && strcmp(v, "0") != 0;
 }
 

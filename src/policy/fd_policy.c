@@ -234,7 +234,7 @@ static bool still_reopen(struct entry *e, crac_error **err)
  * after a real restore: after-restore also runs when a checkpoint failed. */
 static crac_error *restore_policies(void)
 {
-    const char *path = getenv("CRAC_RESTORE_POLICIES");
+    const char *path = secure_getenv("CRAC_RESTORE_POLICIES");
     crac_error *err = NULL;
     if (!cycle || !cycle->restored || !path || !*path)
         return NULL;
