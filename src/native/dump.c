@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -93,7 +94,7 @@ static struct crac__dump *alloc_scratch(void)
     d->iov_cap = IOV_CAP;
     d->strings[0] = 0; /* offset 0 is the empty string */
     d->strings_len = 1;
-    d->meta_fd = d->pages_fd = d->pagemap_fd = -1;
+    d->meta_fd = d->pages_fd = d->pagemap_fd = d->lock_fd = -1;
     return d;
 }
 
@@ -188,17 +189,58 @@ int crac__dump_open_new(const char *dir, const char *name)
     return open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 }
 
-/* 0700 (files 0600): images hold process memory, secrets included.  A
- * directory left by a killed checkpoint of a process with our pid goes
- * first. */
+/* Temporary directories of earlier checkpoints to the same destination,
+ * ".NAME.tmp.PID", whose checkpoint is over: killed with -9, or by a crash,
+ * they stay forever and fill the disk.  A checkpoint holds an exclusive
+ * flock on its directory while it writes, and the kernel drops it when the
+ * process dies, whatever its pid namespace or a pid reused since: a
+ * directory we can lock is left over; one we cannot is a checkpoint in
+ * progress, left alone.  Only directories of our own user, holding nothing
+ * but an image's files (rmdir fails otherwise), are removed. */
+static void remove_leftovers(const char *parent, const char *base)
+{
+    char prefix[NAME_MAX + 8], path[PATH_MAX];
+    size_t plen = (size_t)snprintf(prefix, sizeof(prefix), ".%s.tmp.", base);
+    DIR *dh = opendir(parent);
+    struct dirent *e;
+    if (!dh)
+        return;
+    while ((e = readdir(dh))) {
+        struct stat st;
+        if (strncmp(e->d_name, prefix, plen) || !e->d_name[plen] ||
+            strspn(e->d_name + plen, "0123456789") != strlen(e->d_name + plen))
+            continue;
+        if ((size_t)snprintf(path, sizeof(path), "%s/%s", parent, e->d_name) >= sizeof(path))
+            continue;
+        int fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        if (fstat(fd, &st) == 0 && st.st_uid == geteuid() && flock(fd, LOCK_EX | LOCK_NB) == 0) {
+            crac__log("removing %s, left by a checkpoint that did not finish", path);
+            remove_image_dir(path);
+        }
+        close(fd);
+    }
+    closedir(dh);
+}
+
+/* 0700 (files 0600): images hold process memory, secrets included.  Locked
+ * while we write it (remove_leftovers).  The lock's descriptor, or -1. */
 static int make_tmp_dir(const char *tmp)
 {
-    if (mkdir(tmp, 0700) == 0)
-        return 0;
-    if (errno != EEXIST)
+    if (mkdir(tmp, 0700) < 0) {
+        if (errno != EEXIST)
+            return -1;
+        remove_image_dir(tmp); /* ours from a killed checkpoint with our pid */
+        if (mkdir(tmp, 0700) < 0)
+            return -1;
+    }
+    int fd = open(tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) < 0) {
+        close(fd);
         return -1;
-    remove_image_dir(tmp);
-    return mkdir(tmp, 0700);
+    }
+    return fd;
 }
 
 struct crac__dump *crac__dump_prepare(const char *dest, crac_error **err)
@@ -214,7 +256,9 @@ struct crac__dump *crac__dump_prepare(const char *dest, crac_error **err)
         return NULL;
     }
     d->replace = rc == 1;
-    if (make_tmp_dir(d->tmp) < 0) {
+    const char *base = strrchr(d->dest, '/');
+    remove_leftovers(d->parent, base ? base + 1 : d->dest);
+    if ((d->lock_fd = make_tmp_dir(d->tmp)) < 0) {
         *err = crac__error_src("engine", "cannot create %s: %s", d->tmp, strerror(errno));
         crac__dump_free(d);
         return NULL;
@@ -326,6 +370,9 @@ int crac__dump_finish(struct crac__dump *d, int rc)
     d->meta_fd = d->pages_fd = d->pagemap_fd = -1;
     if (rc != 0)
         remove_image_dir(d->tmp);
+    if (d->lock_fd >= 0)
+        close(d->lock_fd); /* after the removal: nobody else removes it meanwhile */
+    d->lock_fd = -1;
     return rc;
 }
 

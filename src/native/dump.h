@@ -38,6 +38,7 @@ struct crac__dump {
     char parent[PATH_MAX]; /* their directory, fsync'ed after the rename */
     bool replace;          /* dest exists (an older image) and is replaced */
     int meta_fd, pages_fd, pagemap_fd;
+    int lock_fd;           /* flock on tmp while it is written (dump.c) */
     /* scratch: one mapping, excluded from the image */
     void *scratch;
     size_t scratch_len;
