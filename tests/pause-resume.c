@@ -7,6 +7,7 @@
 #include "coordutil.h"
 #include <fcntl.h>
 #include <pthread.h>
+#include <sys/prctl.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -43,6 +44,8 @@ static int child_main(void)
     static struct rec a = REC("a");
     CHECK(crac_context_register(crac_global_context(), &a.res) == 0, "a");
     crac_error *err;
+    char name[16];
+    prctl(PR_SET_NAME, "pause-child");
     if (cycle(&err) != 0) {
         char *text = crac_error_format(err);
         fprintf(stderr, "child: checkpoint failed:\n%s", text);
@@ -51,6 +54,8 @@ static int child_main(void)
     CHECK_TRACE("B:a A:a");
     CHECK(crac_restore_count() == 1, "count %u", crac_restore_count());
     CHECK(access(ready, F_OK) != 0, "ready-file must be gone after resume");
+    /* named crac-paused only while it waited (how crac resume knows it) */
+    CHECK(prctl(PR_GET_NAME, name) == 0 && !strcmp(name, "pause-child"), "thread name %s", name);
     return 0;
 }
 

@@ -34,13 +34,16 @@ expect 2 1 2
 expect 1 2147483647
 grep -q "no process with pid 2147483647" "$tmp/err" || fail "message: $(cat "$tmp/err")"
 
-# A process that waits for SIGCONT, as the pause engine does.
+# A process that waits for SIGCONT but is not paused by the pause engine:
+# refused, nothing sent.  (A paused one is resumed by tests/pause-resume.)
 bash -c 'trap "echo resumed > '"$tmp"'/got; exit 0" CONT; echo $$ > '"$tmp"'/pid; while :; do sleep 0.05; done' &
 waiter=$!
 for _ in $(seq 100); do [ -s "$tmp/pid" ] && break; sleep 0.05; done
-expect 0 "$waiter"
-for _ in $(seq 100); do [ -s "$tmp/got" ] && break; sleep 0.05; done
-[ -s "$tmp/got" ] || { fail "SIGCONT did not arrive"; kill "$waiter" 2>/dev/null; }
+expect 1 "$waiter"
+grep -q "pid $waiter is not paused by crac's pause engine" "$tmp/err" || fail "message: $(cat "$tmp/err")"
+sleep 0.2
+[ -s "$tmp/got" ] && fail "SIGCONT was sent to a process that was not paused"
+kill "$waiter" 2>/dev/null
 wait "$waiter" 2>/dev/null
 
 [ "$fails" -eq 0 ] || { echo "$fails check(s) failed"; exit 1; }

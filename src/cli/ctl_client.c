@@ -38,13 +38,27 @@ static int locate(const char *cmd, pid_t pid, char path[CRAC__CTL_PATH_MAX])
     return 0;
 }
 
+/* The process at the other end must be pid itself: a socket file can be
+ * moved by whoever owns it, and an answer from anyone else is a lie. */
+static int peer_is(const char *cmd, int fd, pid_t pid, const char *path)
+{
+    struct ucred cr;
+    socklen_t len = sizeof(cr);
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &len) == 0 && cr.pid == pid)
+        return 0;
+    close(fd);
+    crac__fail(cmd, "%s is not served by pid %d (but by pid %d): refused", path, (int)pid,
+               len == sizeof(cr) ? (int)cr.pid : -1);
+    return -1;
+}
+
 static int connect_to(const char *cmd, pid_t pid, const char *path)
 {
     struct sockaddr_un a = { .sun_family = AF_UNIX };
     int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
     snprintf(a.sun_path, sizeof(a.sun_path), "%s", path);
     if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0)
-        return fd;
+        return peer_is(cmd, fd, pid, path) < 0 ? -1 : fd;
     int e = errno;
     if (fd >= 0)
         close(fd);

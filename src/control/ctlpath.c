@@ -13,6 +13,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -200,6 +201,22 @@ static void sweep(const char *base)
     closedir(d);
 }
 
+/* When every base failed, for instance because another user made
+ * /tmp/crac-UID first: a fresh private directory /tmp/crac-UID.XXXXXX of
+ * our own.  Clients find it through /proc/net/unix (crac__control_find). */
+static int fallback_dir(char dir[CRAC__CTL_PATH_MAX], const char *name, char *why, size_t whylen)
+{
+    char base[48]; /* "/tmp/crac-UID.XXXXXX": short, room for "/NAME/ctl" */
+    snprintf(base, sizeof(base), "/tmp/crac-%lu.XXXXXX", (unsigned long)geteuid());
+    if (!mkdtemp(base)) {
+        snprintf(why + strlen(why), whylen - strlen(why), "%s%s: %s", *why ? "; " : "", base,
+                 strerror(errno));
+        return -1;
+    }
+    snprintf(dir, CRAC__CTL_PATH_MAX, "%s/%s", base, name);
+    return ensure_private(dir, why, whylen);
+}
+
 int crac__control_make_dir(char dir[CRAC__CTL_PATH_MAX], char *why, size_t whylen)
 {
     struct crac__ctl_bases b;
@@ -217,15 +234,33 @@ int crac__control_make_dir(char dir[CRAC__CTL_PATH_MAX], char *why, size_t whyle
         if (ensure_private(dir, why, whylen) == 0)
             return 0;
     }
-    return -1;
+    return fallback_dir(dir, name, why, whylen);
 }
 
 /* ---- client side ---- */
 
+/* A socket that only the process's user (or root) could have put there:
+ * the socket and its directory owned by that user, the directory closed to
+ * others.  Another user may have made /tmp/crac-UID, or a directory named
+ * after the pid, to have us talk to a socket of theirs. */
+static bool owned_socket(const char *sock, uid_t uid)
+{
+    struct stat st, dst;
+    char dir[CRAC__CTL_PATH_MAX];
+    snprintf(dir, sizeof(dir), "%s", sock);
+    char *slash = strrchr(dir, '/');
+    if (!slash || slash == dir)
+        return false;
+    *slash = '\0';
+    return lstat(sock, &st) == 0 && S_ISSOCK(st.st_mode) && st.st_uid == uid &&
+           lstat(dir, &dst) == 0 && S_ISDIR(dst.st_mode) && dst.st_uid == uid &&
+           !(dst.st_mode & 022);
+}
+
 /* Last resort when the process was given another CRAC_CONTROL_DIR than
  * ours: the kernel lists every bound unix socket of this network namespace
  * in /proc/net/unix.  Only paths that look like ours are taken. */
-static int find_in_proc(const char *name, char path[CRAC__CTL_PATH_MAX])
+static int find_in_proc(const char *name, uid_t uid, char path[CRAC__CTL_PATH_MAX])
 {
     FILE *f = fopen("/proc/net/unix", "re");
     char line[512], tail[CRAC__CTL_NAME_MAX + 8];
@@ -236,7 +271,6 @@ static int find_in_proc(const char *name, char path[CRAC__CTL_PATH_MAX])
     while (found < 0 && fgets(line, sizeof(line), f)) {
         char *p = strchr(line, '/');
         size_t n;
-        struct stat st;
         if (!p)
             continue;
         n = strcspn(p, "\n");
@@ -244,7 +278,7 @@ static int find_in_proc(const char *name, char path[CRAC__CTL_PATH_MAX])
         if (n >= CRAC__CTL_PATH_MAX || n < (size_t)tl ||
             strcmp(p + n - tl, tail) != 0 || !strstr(p, "crac"))
             continue;
-        if (lstat(p, &st) == 0 && S_ISSOCK(st.st_mode)) {
+        if (owned_socket(p, uid)) {
             memcpy(path, p, n + 1);
             found = 0;
         }
@@ -266,14 +300,14 @@ int crac__control_find(pid_t pid, uid_t uid, char path[CRAC__CTL_PATH_MAX],
         struct stat st;
         snprintf(path, CRAC__CTL_PATH_MAX, "%s/%s/" CRAC__CTL_SOCK, b.path[i],
                  name);
-        if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
+        if (owned_socket(path, uid))
             return 0;
-        if (errno == EACCES && !denied) {
+        if (lstat(path, &st) < 0 && errno == EACCES && !denied) {
             denied = true;
             snprintf(why, whylen, "%s/%s: permission denied", b.path[i], name);
         }
     }
-    if (find_in_proc(name, path) == 0)
+    if (find_in_proc(name, uid, path) == 0)
         return 0;
     return denied ? -EACCES : -ENOENT;
 }

@@ -79,6 +79,10 @@ struct crac__engine {
     int (*checkpoint)(const struct crac__cp_request *req, crac_error **err);
 };
 
+/* The name of the pause engine's thread while it waits for SIGCONT: how
+ * `crac resume PID` recognises a paused process (/proc/PID/task/T/comm). */
+#define CRAC__PAUSED_THREAD_NAME "crac-paused"
+
 /* Engines built into the library. */
 extern const struct crac__engine crac__engine_sim;
 extern const struct crac__engine crac__engine_pause;

@@ -31,6 +31,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -188,8 +189,14 @@ static int pause_checkpoint(const struct crac__cp_request *req, crac_error **err
         fprintf(stderr, "crac: pause: process %d is paused; resume it with "
                 "`crac resume %d` (or SIGCONT)\n", (int)getpid(), (int)getpid());
     if (!*err) {
+        /* The waiting thread is named so while it waits: that is how
+         * `crac resume PID` tells a paused process from any other. */
+        char name[16] = "";
+        prctl(PR_GET_NAME, name);
+        prctl(PR_SET_NAME, CRAC__PAUSED_THREAD_NAME);
         crac__log("pause: waiting for SIGCONT");
         ret = wait_for_sigcont(efd);
+        prctl(PR_SET_NAME, name);
         if (ready_file && unlink(ready_file) < 0 && errno != ENOENT)
             crac__log("pause: cannot remove %s: %s", ready_file, strerror(errno));
     }

@@ -316,8 +316,11 @@ int crac__img_open(const char *dir, struct crac_img *img, crac_error **err)
         goto fail;
     }
     if (fstat(img->pages_fd, &st) < 0 || (uint64_t)st.st_size != img->hdr->pages_size) {
-        *err = crac__error_src("image", "%s: page data is %lld bytes, meta says %llu (truncated image)",
-                               dir, (long long)st.st_size, (unsigned long long)img->hdr->pages_size);
+        *err = crac__error_src("image", "%s: page data is %lld bytes, meta says %llu (%s)", dir,
+                               (long long)st.st_size, (unsigned long long)img->hdr->pages_size,
+                               (uint64_t)st.st_size < img->hdr->pages_size
+                                   ? "truncated image"
+                                   : "too long: data was added, or it belongs to another image");
         goto fail;
     }
     return 0;
