@@ -120,8 +120,8 @@ static int parse(int argc, char **argv, struct crac__restore_opts *o)
                 free(abs);
                 return 2;
             }
-            free(abs);
-            o->env[o->nenv++] = kv; /* lives as long as the process */
+            o->policies = abs; /* lives as long as the process; so does kv */
+            o->env[o->nenv++] = kv;
             break;
         }
         case 'L':
