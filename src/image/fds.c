@@ -223,8 +223,12 @@ void crac__img_fd_describe(const struct crac_img *img, const struct crac_img_fd 
         snprintf(buf, size, "%s %s", kind_names[o->kind], str(img, o->path));
         break;
     case CRAC_FDK_PIPE:
-        snprintf(buf, size, "pipe %s end (with fd %d), %" PRIu64 " bytes waiting", acc == O_RDONLY ? "read" : "write",
-                 o->u.pipe.group, crac__img_fd(img, o->u.pipe.group)->data_len);
+        if (o->u.pipe.group == o->fd)
+            snprintf(buf, size, "pipe %s end, %" PRIu64 " bytes waiting, %u bytes large",
+                     acc == O_RDONLY ? "read" : "write", o->data_len, o->u.pipe.size);
+        else
+            snprintf(buf, size, "pipe %s end, of fd %d's pipe", acc == O_RDONLY ? "read" : "write",
+                     o->u.pipe.group);
         break;
     case CRAC_FDK_SOCKETPAIR:
         snprintf(buf, size, "unix socket pair with fd %d, %" PRIu64 " bytes waiting", o->u.pair.peer,
