@@ -43,6 +43,8 @@ rc=$?
 [ $rc -eq 1 ] || { cat "$tmp/r.out"; fail "changed file: restore exit $rc, want 1"; }
 expect_in "$tmp/r.out" "crac restore: [restore] fd 3 (regular file $tmp/f (O_RDONLY, offset 2)): the path holds another file, or the file changed, since the checkpoint"
 grep -q READ "$tmp/r.out" && fail "changed file: the saved process ran"
+"$crac" image verify "$tmp/img-f" >"$tmp/v.out" 2>&1 && fail "image verify accepted a changed file"
+expect_in "$tmp/v.out" "fd 3: $tmp/f: changed since the checkpoint"
 echo "file reopen path=$tmp/f" >"$tmp/reopen.pol"
 restore "$tmp/r.out" "$tmp/img-f" --policies "$tmp/reopen.pol"
 [ $? -eq 0 ] || { cat "$tmp/r.out"; fail "changed file with a reopen rule: restore failed"; }

@@ -20,7 +20,8 @@ static const char usage[] =
     "        flags, what each is).  --json for programs.\n"
     "verify  checks everything a restore checks, without restoring: the\n"
     "        checksums of the metadata and of all page data, that every mapped\n"
-    "        file is unchanged, and that this machine can run the image.\n"
+    "        file and every file behind a saved descriptor is unchanged, and\n"
+    "        that this machine can run the image.\n"
     "        Exit 0 when the image would restore here, 1 with the reasons if not.\n";
 
 static void prot_str(uint32_t prot, char out[4])
@@ -218,7 +219,7 @@ int crac__cmd_image(int argc, char **argv)
     if (!strcmp(sub, "info")) {
         json ? info_json(&img) : info_text(&img);
     } else if (crac__img_verify_pages(&img, &err) || crac__img_check_files(&img, &err) ||
-               crac__img_check_host(&img, &err)) {
+               crac__img_check_fd_files(&img, &err) || crac__img_check_host(&img, &err)) {
         rc = crac__fail_error("image verify", err);
     } else {
         printf("%s: image verified: checksums, files and host all match\n", dir);

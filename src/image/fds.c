@@ -5,12 +5,14 @@
  * to another descriptor or into the data section inside the image), and
  * described for people (`crac image info`, restore errors).
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/sysmacros.h>
 #include <time.h>
 
@@ -166,6 +168,41 @@ int crac__img_check_fds(const struct crac_img *img, crac_error **err)
             return -1;
         }
     return 0;
+}
+
+/* ---- the files behind saved descriptors ---- */
+
+bool crac__img_fd_same_file(const struct crac_img_fd *f, const struct stat *st)
+{
+    if (f->kind == CRAC_FDK_DEVICE)
+        return S_ISCHR(st->st_mode) && st->st_rdev == f->u.file.rdev;
+    if (st->st_dev != f->u.file.dev || st->st_ino != f->u.file.ino)
+        return false;
+    return f->kind == CRAC_FDK_DIR || (f->flags & (O_APPEND | O_PATH)) ||
+           ((uint64_t)st->st_size == f->u.file.size && st->st_mtim.tv_sec == f->u.file.mtime_sec &&
+            st->st_mtim.tv_nsec == f->u.file.mtime_nsec);
+}
+
+int crac__img_check_fd_files(const struct crac_img *img, crac_error **err)
+{
+    crac_error *top = NULL;
+    for (size_t i = 0; i < img->nfds; i++) {
+        const struct crac_img_fd *f = &img->fds[i];
+        const char *path = str(img, f->path);
+        struct stat st;
+        if (f->same_as >= 0 || (f->kind != CRAC_FDK_FILE && f->kind != CRAC_FDK_DIR &&
+                                f->kind != CRAC_FDK_DEVICE))
+            continue;
+        int rc = stat(path, &st) < 0 ? errno : 0;
+        if (!rc && crac__img_fd_same_file(f, &st))
+            continue;
+        if (!top)
+            top = crac__error_src("image", "%s: files behind saved descriptors changed", img->dir);
+        crac_error_add_cause(top, crac__error_src("image", "fd %d: %s: %s", f->fd, path,
+                                                  rc ? strerror(rc) : "changed since the checkpoint"));
+    }
+    *err = top;
+    return top ? -1 : 0;
 }
 
 /* ---- describing ---- */

@@ -4,6 +4,7 @@
 #ifndef CRAC_IMAGE_H
 #define CRAC_IMAGE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -90,6 +91,13 @@ const char *crac__img_fd_kind_name(uint32_t kind);
  * "eventfd, count 3", ... into buf. */
 void crac__img_fd_describe(const struct crac_img *img, const struct crac_img_fd *f, char *buf,
                            size_t size);
+/* Whether st (of the file at f's path now) is the file f saw: a device by
+ * its number; a directory or a log (O_APPEND: it grows) by device and
+ * inode; a file read from also by size and modification time. */
+struct stat;
+bool crac__img_fd_same_file(const struct crac_img_fd *f, const struct stat *st);
+/* Every file behind a saved descriptor still that file?  One cause each. */
+int crac__img_check_fd_files(const struct crac_img *img, crac_error **err);
 /* The socket description of a SOCKET or SOCKETPAIR record (checked). */
 const struct crac_img_sock *crac__img_fd_sock(const struct crac_img *img,
                                               const struct crac_img_fd *f);

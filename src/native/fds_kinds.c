@@ -201,7 +201,7 @@ static bool other_end_closed(const struct crac__fdent *e)
 static void group(struct crac__fdscan *s, size_t lead)
 {
     struct crac__fdent *l = &s->ents[lead], *data = NULL, *refused = NULL, *rd = NULL, *wr = NULL;
-    int gone_r = 0, gone_w = 0;
+    int gone_r = 0, gone_w = 0, ends = 0;
     const char *why = NULL;
     for (size_t j = 0; j < s->n; j++) {
         struct crac__fdent *f = &s->ents[j];
@@ -214,6 +214,7 @@ static void group(struct crac__fdscan *s, size_t lead)
             continue;
         }
         f->rec.u.pipe.group = l->fd;
+        ends++;
         *(is_rd ? &rd : &wr) = f;
         refused = f->why ? f : refused;
         data = f->rec.data_len ? f : data;
@@ -227,6 +228,8 @@ static void group(struct crac__fdscan *s, size_t lead)
      * program closed; one held elsewhere is not. */
     if (refused)
         why = "its other end, fd %d, cannot be restored";
+    else if (ends > 64) /* as many as a restore makes (src/restore/fds_pair.c) */
+        why = "a pipe opened more than 64 times is not restored";
     else if (!rd && !gone_r && !other_end_closed(wr))
         why = "its read end is held by another process (a pipe to a child or parent)";
     else if (!wr && !gone_w && !other_end_closed(rd))

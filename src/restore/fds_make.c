@@ -34,19 +34,6 @@ static int fail(struct crac__fdplan *p, const char *step)
     return rc;
 }
 
-/* The same file the image saw: a log (O_APPEND) may have grown since; a
- * file read from must be unchanged, or it would read other bytes. */
-static bool same_file(const struct crac_img_fd *f, const struct stat *st)
-{
-    if (f->kind == CRAC_FDK_DEVICE)
-        return S_ISCHR(st->st_mode) && st->st_rdev == f->u.file.rdev;
-    if (st->st_dev != f->u.file.dev || st->st_ino != f->u.file.ino)
-        return false;
-    return f->kind == CRAC_FDK_DIR || (f->flags & (O_APPEND | O_PATH)) ||
-           ((uint64_t)st->st_size == f->u.file.size && st->st_mtim.tv_sec == f->u.file.mtime_sec &&
-            st->st_mtim.tv_nsec == f->u.file.mtime_nsec);
-}
-
 static int open_file(struct crac__fdplan *p, size_t i)
 {
     const struct crac_img_fd *f = &p->img->fds[i];
@@ -58,7 +45,7 @@ static int open_file(struct crac__fdplan *p, size_t i)
         return fail(p, "open");
     if (fstat(fd, &st) < 0) {
         rc = fail(p, "fstat");
-    } else if (!p->any_file[i] && !same_file(f, &st)) {
+    } else if (!p->any_file[i] && !crac__img_fd_same_file(f, &st)) {
         p->why = "the path holds another file, or the file changed, since the checkpoint (a "
                  "`reopen` rule given at restore opens it anyway)";
         rc = -ESTALE;

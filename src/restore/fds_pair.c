@@ -114,11 +114,18 @@ int crac__fdmake_pipe(struct crac__fdplan *p, size_t i)
         return -errno;
     }
     rc = pipe_fill(p, l, fds[1]);
-    for (size_t j = i; j < img->nfds && rc == 0 && e.n < ENDS_MAX; j++) {
+    /* From the first end on: ends a rule keeps closed are made too (and
+     * closed at the end), so each is made the same way as always. */
+    for (size_t j = (size_t)(l - img->fds); j < img->nfds && rc == 0; j++) {
         const struct crac_img_fd *f = &img->fds[j];
         int wr = (f->flags & O_ACCMODE) == O_WRONLY;
         if (f->kind != CRAC_FDK_PIPE || f->same_as >= 0 || f->u.pipe.group != l->fd)
             continue;
+        if (e.n == ENDS_MAX) {
+            p->why = "a pipe opened more than 64 times is not restored";
+            rc = -E2BIG;
+            break;
+        }
         p->step = "opening another end";
         e.rec[e.n] = j;
         e.got[e.n] = taken[wr]++ ? pipe_end(fds[wr], wr ? O_WRONLY : O_RDONLY) : fds[wr];
