@@ -82,6 +82,8 @@ static void fds_text(const struct crac_img *img)
         fd_flags(f, flags, sizeof(flags));
         if (f->same_as >= 0)
             printf("  fd %-5d same open file as fd %d (%s)\n", f->fd, f->same_as, flags);
+        else if (f->kind == CRAC_FDK_FILE) /* its flags are in what */
+            printf("  fd %-5d %s%s\n", f->fd, what, f->cloexec ? ", close-on-exec" : "");
         else
             printf("  fd %-5d %s (%s)\n", f->fd, what, flags);
     }
