@@ -15,19 +15,14 @@
  * pair up pipe ends and socket pairs; read interest lists and judge them
  * by what they watch; then refuse duplicates of what was refused.
  */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/kcmp.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "core/core.h"
-#include "engine/engine.h"
-#include "native/dump.h"
 #include "native/fds.h"
 
 /* ---- the passes ---- */
