@@ -24,7 +24,7 @@ cd "$tmp" || fail "cd $tmp"
 STDIN="$tmp/in" start "$tmp/b1" "$crac" run --checkpoint-to img --engine native -- \
     "$bash" -c 'echo "pid $$"; echo "to $CRAC_CHECKPOINT_TO"; echo "preload $LD_PRELOAD"
                 for f in /proc/$$/fd/*; do echo "fd ${f##*/} $(readlink "$f")"; done
-                exec 5<data; echo opened; while read line; do echo "got $line"; done'
+                exec 5<>data; echo opened; while read line; do echo "got $line"; done'
 p1=$bg
 cd - >/dev/null || fail "cd back"
 wait_line "$tmp/b1" opened

@@ -39,9 +39,12 @@ CRAC_POLICIES="$tmp/policies" CRAC_ENGINE=native CRAC_CHECKPOINT_TO="$tmp/img-ke
 PIDS+=($!)
 serves $! "$tmp/keep.out" CONTINUED keep_running
 
+# Each restore writes a file of its own: the shell truncates a redirected
+# file only once the background process starts, so a reused one could still
+# say RESTORED from the previous restore when first read.
 for i in 1 2 3; do
-    "$crac" restore --pid new "$tmp/img" >"$tmp/r.out" 2>&1 </dev/null &
+    "$crac" restore --pid new "$tmp/img" >"$tmp/r$i.out" 2>&1 </dev/null &
     PIDS+=($!)
-    serves $! "$tmp/r.out" RESTORED "restore $i"
+    serves $! "$tmp/r$i.out" RESTORED "restore $i"
 done
 echo "the accepting thread served after 3 restores: ok"

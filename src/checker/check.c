@@ -7,7 +7,9 @@
  * It runs for every engine.  Policies decide per descriptor: error (the
  * default: reported), close and reopen (done by the FD-tier handler before
  * the checker runs, src/policy/), ignore (left open: only for engines
- * that keep descriptors).  The handler and the checker take the same
+ * that keep descriptors).  With no rule, an engine that brings descriptors
+ * back itself (native) says which it can; the rest are reported with its
+ * reason.  The handler and the checker take the same
  * decision through crac__decide() (src/policy/decide.c), so a dry run
  * reports exactly what a real checkpoint would refuse, without closing
  * anything.
@@ -38,32 +40,65 @@ static void report_fd(const struct crac__fd_info *fi, const struct crac__decisio
     free(msg);
 }
 
+/* The rules' decision for every descriptor; gone[i]: the policies close it. */
+static void decide_all(const struct crac__engine *engine, const struct crac__fd_table *t,
+                       struct crac__fd_info *fi, struct crac__decision *d, bool *gone,
+                       crac_error *problems)
+{
+    for (size_t i = 0; i < t->n; i++) {
+        int rc = crac__fd_inspect(t->fds[i], fi);
+        memset(&d[i], 0, sizeof(d[i])); /* closed meanwhile, by another thread: not reported */
+        gone[i] = false;
+        if (rc == -EBADF || rc == -ENOENT)
+            continue;
+        if (rc < 0) {
+            crac_error_add_cause(problems, crac__error_src("checker",
+                "fd %d: cannot inspect it: %s", t->fds[i], strerror(-rc)));
+            continue;
+        }
+        crac__decide(fi, engine, &d[i]);
+        gone[i] = d[i].action == CRAC__ACT_CLOSE || d[i].action == CRAC__ACT_REOPEN;
+    }
+}
+
+/* With no rule, an engine that brings descriptors back says which (the
+ * native engine); what it cannot is an error, saying why. */
+static void engine_verdicts(const struct crac__engine *engine, const struct crac__fd_table *t,
+                            struct crac__decision *d, const bool *gone)
+{
+    struct crac__fd_verdict *v;
+    if (!engine || !engine->fds_check || !t->n)
+        return;
+    if (!(v = calloc(t->n, sizeof(*v)))) {
+        for (size_t i = 0; i < t->n; i++) /* the default stays: error */
+            snprintf(d[i].why, sizeof(d[i].why), "out of memory");
+        return;
+    }
+    engine->fds_check(t->fds, gone, t->n, v);
+    for (size_t i = 0; i < t->n; i++)
+        crac__decide_default(&d[i], &v[i]);
+    free(v);
+}
+
 static void check_fds(const struct crac__engine *engine, crac_error *problems)
 {
     struct crac__fd_table t;
     int rc = crac__fd_table_read(&t);
     struct crac__fd_info *fi = malloc(sizeof(*fi));
-    if (rc < 0 || !fi) {
+    struct crac__decision *d = rc == 0 ? calloc(t.n + 1, sizeof(*d)) : NULL;
+    bool *gone = rc == 0 ? calloc(t.n + 1, sizeof(*gone)) : NULL;
+    if (rc < 0 || !fi || !d || !gone) {
         crac_error_add_cause(problems, crac__error_src("checker",
             "cannot list the open descriptors: %s", strerror(rc < 0 ? -rc : ENOMEM)));
-        free(fi);
-        crac__fd_table_free(&t);
-        return;
+    } else {
+        decide_all(engine, &t, fi, d, gone, problems);
+        engine_verdicts(engine, &t, d, gone);
+        for (size_t i = 0; i < t.n; i++)
+            if (d[i].action == CRAC__ACT_ERROR && crac__fd_inspect(t.fds[i], fi) == 0)
+                report_fd(fi, &d[i], &t, problems);
     }
-    for (size_t i = 0; i < t.n; i++) {
-        struct crac__decision d;
-        rc = crac__fd_inspect(t.fds[i], fi);
-        if (rc == -EBADF || rc == -ENOENT)
-            continue; /* closed meanwhile, by another thread */
-        if (rc < 0) {
-            crac_error_add_cause(problems, crac__error_src("checker",
-                "fd %d: cannot inspect it: %s", t.fds[i], strerror(-rc)));
-            continue;
-        }
-        crac__decide(fi, engine, &d);
-        if (d.action == CRAC__ACT_ERROR)
-            report_fd(fi, &d, &t, problems);
-    }
+    free(gone);
+    free(d);
     free(fi);
     crac__fd_table_free(&t);
 }

@@ -7,6 +7,7 @@
  */
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -14,7 +15,7 @@
 #include "cli/util.h"
 
 static const char usage[] =
-    "Usage: crac check PID\n"
+    "Usage: crac check PID [--policies FILE]\n"
     "\n"
     "Dry run: says whether process PID could be checkpointed now, and if not\n"
     "every reason, each with its source (a resource's name, `checker`,\n"
@@ -26,7 +27,9 @@ static const char usage[] =
     "stop it.  Nothing is written, and the process goes on.\n"
     "\n"
     "Options:\n"
-    "  -h, --help   show this help\n"
+    "  --policies FILE  judge with the rules of FILE instead of the process's\n"
+    "                   policies file, as `crac checkpoint --policies` would\n"
+    "  -h, --help       show this help\n"
     "\n"
     "Exit status: 0 a checkpoint would go through; 1 it would be refused (the\n"
     "problems are printed), or the process could not be reached; 2 usage\n"
@@ -60,9 +63,30 @@ static int report(pid_t pid, const struct crac__ctl_reply *r)
 
 int crac__cmd_check(int argc, char **argv)
 {
-    const char *pid_text = NULL;
-    int r = crac__one_arg("check", usage, argc, argv, &pid_text);
+    const char *pid_text = NULL, *pol = NULL;
+    char *args[3] = {argv[0], NULL, NULL}, *line, *req = NULL;
+    int n = 1;
+    /* --policies FILE apart, one PID: the usual check of the arguments */
+    for (int i = 1; i < argc; i++) {
+        int v = crac__opt_value("check", "policies", argc, argv, &i, &pol);
+        if (v < 0)
+            return CRAC__EXIT_USAGE;
+        if (v == 0 && n < 3)
+            args[n++] = argv[i];
+        else if (v == 0)
+            return crac__usage_error("check", "expected one PID");
+    }
+    int r = crac__one_arg("check", usage, n, args, &pid_text);
     if (r >= 0)
         return r;
-    return crac__ctl_command("check", pid_text, "request check\n", report);
+    if (!(line = crac__policies_line("check", pol)))
+        return CRAC__EXIT_FAIL;
+    if (asprintf(&req, "request check\n%s", line) < 0) {
+        free(line);
+        return crac__fail("check", "out of memory");
+    }
+    r = crac__ctl_command("check", pid_text, req, report);
+    free(line);
+    free(req);
+    return r;
 }

@@ -25,7 +25,7 @@
 #include "cli/util.h"
 
 static const char usage[] =
-    "Usage: crac checkpoint PID [--to DIR] [--keep-running]\n"
+    "Usage: crac checkpoint PID [--to DIR] [--keep-running] [--policies FILE]\n"
     "\n"
     "Asks process PID to checkpoint itself, over its control socket (a\n"
     "program started with `crac run`, or linked with libcrac and run with\n"
@@ -36,6 +36,8 @@ static const char usage[] =
     "Options:\n"
     "  --to DIR        write the image to DIR, for this checkpoint only\n"
     "                  (default: the destination the process was started with)\n"
+    "  --policies FILE the rules of FILE for this checkpoint only, instead of the\n"
+    "                  process's policies file (docs/policies.md)\n"
     "  --keep-running  the process goes on after the image is written; without\n"
     "                  it the process does what it was configured to do (the\n"
     "                  native engine's default: exit, as the reference does)\n"
@@ -102,7 +104,7 @@ static int report(pid_t pid, const struct crac__ctl_reply *r)
 
 int crac__cmd_checkpoint(int argc, char **argv)
 {
-    const char *pid_text = NULL, *to = NULL;
+    const char *pid_text = NULL, *to = NULL, *pol = NULL;
     bool keep = false, only_args = false;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i];
@@ -117,6 +119,8 @@ int crac__cmd_checkpoint(int argc, char **argv)
             continue;
         }
         int v = only_args ? 0 : crac__opt_value("checkpoint", "to", argc, argv, &i, &to);
+        if (v == 0 && !only_args)
+            v = crac__opt_value("checkpoint", "policies", argc, argv, &i, &pol);
         if (v < 0)
             return CRAC__EXIT_USAGE;
         if (v > 0)
@@ -132,15 +136,20 @@ int crac__cmd_checkpoint(int argc, char **argv)
     if (to && (!*to || strchr(to, '\n')))
         return crac__usage_error("checkpoint", "invalid --to directory");
 
+    char *line = crac__policies_line("checkpoint", pol);
+    if (!line)
+        return CRAC__EXIT_FAIL;
     char *abs = to ? absolute(to) : NULL, *req = NULL;
     if ((to && !abs) ||
-        asprintf(&req, "request checkpoint\n%s%s%s%s", abs ? "to " : "",
+        asprintf(&req, "request checkpoint\n%s%s%s%s%s", abs ? "to " : "",
                  abs ? abs : "", abs ? "\n" : "",
-                 keep ? "keep-running true\n" : "") < 0) {
+                 keep ? "keep-running true\n" : "", line) < 0) {
         free(abs);
+        free(line);
         return crac__fail("checkpoint", "out of memory");
     }
     free(abs);
+    free(line);
     int rc = crac__ctl_command("checkpoint", pid_text, req, report);
     free(req);
     return rc;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* `crac image info DIR [--json]` and `crac image verify DIR`. */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,10 +19,12 @@ static const char usage[] =
     "\n"
     "info    what the image holds: the process it was taken from, the host it\n"
     "        needs (kernel, CPU), its memory regions and the files they map,\n"
-    "        and how much page data it stores.  --json for programs.\n"
+    "        how much page data it stores, and its descriptors (kind, number,\n"
+    "        flags, what each is).  --json for programs.\n"
     "verify  checks everything a restore checks, without restoring: the\n"
     "        checksums of the metadata and of all page data, that every mapped\n"
-    "        file is unchanged, and that this machine can run the image.\n"
+    "        file and every file behind a saved descriptor is unchanged, and\n"
+    "        that this machine can run the image.\n"
     "        Exit 0 when the image would restore here, 1 with the reasons if not.\n";
 
 static void prot_str(uint32_t prot, char out[4])
@@ -62,6 +65,50 @@ static void json_list(const char *buf, size_t len, const char *prefix)
     putchar(']');
 }
 
+/* "O_RDONLY|O_NONBLOCK, close-on-exec" */
+static void fd_flags(const struct crac_img_fd *f, char *buf, size_t size)
+{
+    int acc = (int)f->flags & O_ACCMODE;
+    snprintf(buf, size, "%s%s%s%s", acc == O_RDONLY ? "O_RDONLY" : acc == O_WRONLY ? "O_WRONLY" : "O_RDWR",
+             f->flags & O_NONBLOCK ? "|O_NONBLOCK" : "", f->flags & O_APPEND ? "|O_APPEND" : "",
+             f->cloexec ? ", close-on-exec" : "");
+}
+
+static void fds_text(const struct crac_img *img)
+{
+    char what[512], flags[64];
+    if (img->nfds)
+        printf("descriptors %zu\n", img->nfds);
+    for (size_t i = 0; i < img->nfds; i++) {
+        const struct crac_img_fd *f = &img->fds[i];
+        crac__img_fd_describe(img, f, what, sizeof(what));
+        fd_flags(f, flags, sizeof(flags));
+        if (f->same_as >= 0)
+            printf("  fd %-5d same open file as fd %d (%s)\n", f->fd, f->same_as, flags);
+        else if (f->kind == CRAC_FDK_FILE) /* its flags are in what */
+            printf("  fd %-5d %s%s\n", f->fd, what, f->cloexec ? ", close-on-exec" : "");
+        else
+            printf("  fd %-5d %s (%s)\n", f->fd, what, flags);
+    }
+}
+
+static void fds_json(const struct crac_img *img)
+{
+    char what[512];
+    printf(",\"fds\":[");
+    for (size_t i = 0; i < img->nfds; i++) {
+        const struct crac_img_fd *f = &img->fds[i];
+        crac__img_fd_describe(img, f, what, sizeof(what));
+        printf("%s{\"fd\":%d,\"kind\":", i ? "," : "", f->fd);
+        json_str(crac__img_fd_kind_name(crac__img_fd_object(img, f)->kind));
+        printf(",\"same_as\":%d,\"flags\":%u,\"cloexec\":%s,\"details\":", f->same_as, f->flags,
+               f->cloexec ? "true" : "false");
+        json_str(what);
+        putchar('}');
+    }
+    putchar(']');
+}
+
 static void info_text(const struct crac_img *img)
 {
     const struct crac_img_proc *p = img->proc;
@@ -88,6 +135,7 @@ static void info_text(const struct crac_img *img)
         printf("thread      %d '%s'%s%s\n", img->threads[i].tid, img->threads[i].comm,
                i == 0 ? " (leader)" : "",
                img->threads[i].flags & CRAC_THR_CHECKPOINTER ? " (checkpointed)" : "");
+    fds_text(img);
     for (size_t i = 0; i < img->labels_len; i += strlen(img->labels + i) + 1)
         printf("label       %s\n", img->labels + i);
     for (size_t i = 0; i < img->notes_len; i += strlen(img->notes + i) + 1) {
@@ -139,6 +187,7 @@ static void info_json(const struct crac_img *img)
     json_list(img->notes, img->notes_len, "resource=");
     printf(",\"policy_actions\":");
     json_list(img->notes, img->notes_len, "policy=");
+    fds_json(img);
     printf("}\n");
 }
 
@@ -189,7 +238,7 @@ static int verify(const struct image_args *a, struct crac_img *img, crac_error *
 {
     uint8_t *runs = NULL;
     int rc = crac__img_verify_pages(img, err) || crac__img_check_files(img, err) ||
-             crac__img_check_host(img, err) ||
+             crac__img_check_fd_files(img, err) || crac__img_check_host(img, err) ||
              (a->trust_key && (crac__sign_verify(img, a->trust_key, &runs, err) ||
                                crac__sign_verify_pages(img, runs, err)));
     free(runs);

@@ -19,7 +19,9 @@ static const char usage[] =
     "keeps this command's pid, stdin, stdout and stderr, and its exit status\n"
     "is the restored program's.  Everything is checked before anything is\n"
     "changed: the image's checksums, this machine's CPU features and kernel,\n"
-    "and every file the image maps; on a problem crac says what and exits 1.\n"
+    "every file the image maps, and every saved descriptor (made on its\n"
+    "number: a file that changed or an address taken is named); on a problem\n"
+    "crac says what and exits 1.\n"
     "\n"
     "options:\n"
     "  --env K=V      set K in the restored process's environment before its\n"
@@ -35,7 +37,10 @@ static const char usage[] =
     "                 process, forwards SIGTERM, SIGINT and SIGHUP to it and\n"
     "                 exits with its status.\n"
     "  --policies F   policies for this restore, before the image's own: they\n"
-    "                 decide what is reopened (docs/policies.md)\n"
+    "                 decide what is reopened, and which saved descriptors are\n"
+    "                 made again: close keeps one closed (an address taken\n"
+    "                 here, say), reopen opens a saved file by its path even\n"
+    "                 if it changed, error refuses (docs/policies.md)\n"
     "  --require-label K=V\n"
     "                 refuse the image unless it carries label K with value V\n"
     "                 (labels come from CRAC_LABELS at checkpoint; repeatable)\n"
@@ -138,8 +143,8 @@ static int parse(int argc, char **argv, struct crac__restore_opts *o)
                 free(abs);
                 return 2;
             }
-            free(abs);
-            o->env[o->nenv++] = kv; /* lives as long as the process */
+            o->policies = abs; /* lives as long as the process; so does kv */
+            o->env[o->nenv++] = kv;
             break;
         }
         case 'L':

@@ -179,3 +179,19 @@ int crac__one_arg(const char *cmd, const char *usage, int argc, char **argv, con
         return crac__usage_error(cmd, "expected one PID");
     return -1;
 }
+
+char *crac__policies_line(const char *cmd, const char *file)
+{
+    char *abs, *line = NULL;
+    if (!file)
+        return strdup("");
+    if (!(abs = realpath(file, NULL)) || strchr(abs, '\n')) {
+        crac__fail(cmd, "--policies %s: %s", file, abs ? "a newline in the path" : strerror(errno));
+        free(abs);
+        return NULL;
+    }
+    if (asprintf(&line, "policies %s\n", abs) < 0)
+        line = NULL;
+    free(abs);
+    return line;
+}

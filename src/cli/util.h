@@ -71,5 +71,9 @@ int crac__opt_value(const char *cmd, const char *name, int argc, char **argv,
  * when the command may go on, or the exit status to return (0 after
  * --help, 2 after a usage error it printed). */
 int crac__one_arg(const char *cmd, const char *usage, int argc, char **argv, const char **arg);
+/* `--policies FILE` for a request: its absolute path (the process has its
+ * own working directory) in a "policies PATH\n" line, malloc'd; "" when
+ * file is NULL; NULL after printing why (it cannot be found). */
+char *crac__policies_line(const char *cmd, const char *file);
 
 #endif

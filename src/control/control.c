@@ -245,8 +245,7 @@ static void put(struct conn *c, const char *fmt, ...)
 enum req_kind { REQ_STATUS, REQ_CHECK, REQ_CHECKPOINT };
 struct request {
     enum req_kind kind;
-    const char *to;    /* checkpoint: destination, NULL: the configured one */
-    bool keep_running; /* checkpoint: keep running after the image is written */
+    struct crac__ctl_settings set; /* to, keep-running (checkpoint); policies (both) */
 };
 
 /* Reads one request (up to an empty line) into buf.  0, or -1 when the
@@ -301,10 +300,12 @@ static const char *parse_request(char *buf, struct request *rq)
             else
                 have_kind = false;
         } else if (strcmp(line, "to") == 0 && val && val[0] == '/') {
-            rq->to = val;
+            rq->set.to = val;
         } else if (strcmp(line, "keep-running") == 0 && val &&
                    strcmp(val, "true") == 0) {
-            rq->keep_running = true;
+            rq->set.keep_running = true;
+        } else if (strcmp(line, "policies") == 0 && val && val[0] == '/') {
+            rq->set.policies = val;
         } else {
             /* Strict: a newer client's option must not be silently dropped. */
             snprintf(bad, sizeof(bad), "unsupported request line '%.60s%s%.40s'",
@@ -382,7 +383,7 @@ static int run_cycle(bool dry_run, crac_error **err)
 static void do_checkpoint(struct conn *c, const struct request *rq)
 {
     struct crac__ctl_overrides ov;
-    crac_error *err = crac__ctl_overrides_apply(&ov, rq->to, rq->keep_running);
+    crac_error *err = crac__ctl_overrides_apply(&ov, &rq->set);
     if (err) {
         put_result(c, "failed", err);
         crac_error_free(err);
@@ -419,8 +420,15 @@ static void dispatch(struct conn *c, char *buf)
     } else if (rq.kind == REQ_STATUS) {
         put_result(c, "ok", NULL);
     } else if (rq.kind == REQ_CHECK) {
-        int r = run_cycle(true, &err);
-        put_result(c, r == 0 ? "ok" : "failed", err);
+        struct crac__ctl_overrides ov;
+        struct crac__ctl_settings only_pol = {.policies = rq.set.policies};
+        if (!(err = crac__ctl_overrides_apply(&ov, &only_pol))) {
+            int r = run_cycle(true, &err);
+            crac__ctl_overrides_undo(&ov);
+            put_result(c, r == 0 ? "ok" : "failed", err);
+        } else {
+            put_result(c, "failed", err);
+        }
     } else {
         do_checkpoint(c, &rq);
     }

@@ -47,18 +47,25 @@ int crac__control_find(pid_t pid, uid_t uid, char path[CRAC__CTL_PATH_MAX],
                        char *why, size_t whylen);
 
 /* ---- server side: a checkpoint's own settings (ctlopts.c) ----
- * `crac checkpoint --to DIR --keep-running` applies to that checkpoint only:
- * the options are set for the cycle and put back after it, in the original
- * process and in every restored one alike. */
+ * `crac checkpoint --to DIR --keep-running --policies FILE` (and `crac
+ * check --policies FILE`) apply to that cycle only: the options are set for
+ * it and put back after it, in the original process and in every restored
+ * one alike. */
 struct crac_error;
 struct crac__ctl_overrides {
-    bool to_set, kr_set;
-    char *old_to, *old_opts;
+    bool to_set, kr_set, pol_set;
+    char *old_to, *old_opts, *old_pol;
     char kr_default[16];
+};
+/* What a request asks for its cycle: NULL (or false) for "as configured". */
+struct crac__ctl_settings {
+    const char *to;
+    bool keep_running;
+    const char *policies;
 };
 /* NULL, or why the settings cannot be made (nothing is changed then). */
 struct crac_error *crac__ctl_overrides_apply(struct crac__ctl_overrides *ov,
-                                             const char *to, bool keep_running);
+                                             const struct crac__ctl_settings *want);
 void crac__ctl_overrides_undo(struct crac__ctl_overrides *ov);
 /* When the engine writes an image: reply lines "previous-image DEV:INO"
  * (or "none") and "checkpointing ABSDIR", malloc'd; else NULL.  The client

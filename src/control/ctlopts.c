@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The settings of one checkpoint asked over the control socket: its
- * destination (`crac checkpoint --to DIR`) and keep-running.  They go through
+ * destination (`crac checkpoint --to DIR`), keep-running, and a policies
+ * file (`--policies FILE`, for a dry run too).  They go through
  * crac_set_option() for the cycle and are put back after it.  The restored
  * process runs the "put back" too (it resumes inside the same call), so it
  * keeps the destination it was started with.
@@ -47,19 +48,35 @@ static char *dup_option(const char *key, bool *oom)
     return copy;
 }
 
-crac_error *crac__ctl_overrides_apply(struct crac__ctl_overrides *ov,
-                                      const char *to, bool keep_running)
+/* One option set for the cycle, its value kept to put back.  0 or -errno. */
+static int override(const char *key, const char *value, char **old, bool *set)
 {
     bool oom = false;
+    *old = dup_option(key, &oom);
+    int r = oom ? -ENOMEM : crac_set_option(key, value);
+    if (r < 0) {
+        free(*old);
+        *old = NULL;
+        return r;
+    }
+    *set = true;
+    return 0;
+}
+
+crac_error *crac__ctl_overrides_apply(struct crac__ctl_overrides *ov,
+                                      const struct crac__ctl_settings *want)
+{
+    bool oom = false, keep_running = want->keep_running;
+    int r;
     memset(ov, 0, sizeof(*ov));
-    if (to) {
-        ov->old_to = dup_option("checkpoint_to", &oom);
-        int r = oom ? -ENOMEM : crac_set_option("checkpoint_to", to);
-        if (r < 0) {
-            free(ov->old_to);
-            return set_error("the destination", r);
-        }
-        ov->to_set = true;
+    if (want->to && (r = override("checkpoint_to", want->to, &ov->old_to, &ov->to_set)) < 0)
+        return set_error("the destination", r);
+    /* The file is read when the cycle begins: a mistake in it is reported
+     * then, naming its line, like any policies file. */
+    if (want->policies &&
+        (r = override("policies", want->policies, &ov->old_pol, &ov->pol_set)) < 0) {
+        crac__ctl_overrides_undo(ov);
+        return set_error("the policies file", r);
     }
     /* Only engines that would otherwise stop the process have the option;
      * the others (sim, pause) keep running anyway. */
@@ -67,8 +84,7 @@ crac_error *crac__ctl_overrides_apply(struct crac__ctl_overrides *ov,
     const char *def = e ? option_default(e, "keep_running") : NULL;
     if (def) {
         ov->old_opts = dup_option("engine_options", &oom);
-        int r = oom ? -ENOMEM
-                    : crac_set_option("engine_options", "keep_running=true");
+        r = oom ? -ENOMEM : crac_set_option("engine_options", "keep_running=true");
         if (r < 0) {
             free(ov->old_opts);
             ov->old_opts = NULL;
@@ -101,8 +117,11 @@ void crac__ctl_overrides_undo(struct crac__ctl_overrides *ov)
     }
     if (ov->to_set)
         put_back("checkpoint_to", ov->old_to);
+    if (ov->pol_set)
+        put_back("policies", ov->old_pol);
     free(ov->old_opts);
     free(ov->old_to);
+    free(ov->old_pol);
     memset(ov, 0, sizeof(*ov));
 }
 

@@ -16,7 +16,7 @@
 #include "crac.h"
 
 /* Bumped whenever struct crac__engine or its request changes incompatibly. */
-#define CRAC__ENGINE_ABI 2
+#define CRAC__ENGINE_ABI 3
 
 /* What engine->checkpoint() returns. */
 enum crac__cp_result {
@@ -61,6 +61,12 @@ struct crac__cp_request {
     const struct crac__cp_hooks *hooks; /* never NULL */
 };
 
+/* What an engine that brings descriptors back itself says of one. */
+struct crac__fd_verdict {
+    bool saved;     /* restored exactly: same number, same flags, same state */
+    char why[256];  /* if not, why ("its read end is held by another process") */
+};
+
 struct crac__engine {
     unsigned abi; /* CRAC__ENGINE_ABI */
     const char *name;
@@ -75,6 +81,13 @@ struct crac__engine {
     /* Adds one cause to `problems` for each thing the engine cannot save
      * (checker stage).  May be NULL. */
     void (*check)(crac_error *problems);
+    /* Engines that bring the process's descriptors back themselves
+     * (native): for each of fds[0..n) (ascending), whether it would be
+     * saved, the descriptors with gone[i] set being closed by the policies
+     * first (they may be the other end of a pipe, or watched by an epoll).
+     * The checkpoint then saves exactly these.  NULL: the engine keeps no
+     * descriptor of its own accord. */
+    void (*fds_check)(const int *fds, const bool *gone, size_t n, struct crac__fd_verdict *out);
     /* Takes the checkpoint.  Returns an enum crac__cp_result. */
     int (*checkpoint)(const struct crac__cp_request *req, crac_error **err);
 };

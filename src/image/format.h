@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Image format v1 (docs/image-format.md).  An image is a directory:
- *   meta   header + sections (process state, regions, runs, files, strings, labels)
+ * Image format v2 (docs/image-format.md).  An image is a directory:
+ *   meta   header + sections (process state, regions, runs, files, strings,
+ *          labels, threads, notes, descriptors and their data)
  *   pages  page data, each run of saved pages at a page-aligned offset
  * Every section and every run of page data carries an XXH3-64 checksum, and
  * the header carries its own, so a flipped bit anywhere is found before a
@@ -13,7 +14,10 @@
 #include <stdint.h>
 
 #define CRAC_IMG_MAGIC "CRACIMG\0"
-#define CRAC_IMG_VERSION 1
+/* 2: descriptors (CRAC_SEC_FDS, CRAC_SEC_FDDATA).  A v1 image is refused
+ * by number: images are bound to one kernel build anyway (the vDSO hash),
+ * so none outlives an upgrade of crac for long. */
+#define CRAC_IMG_VERSION 2
 #define CRAC_IMG_META "meta"
 #define CRAC_IMG_PAGES "pages"
 #define CRAC_PAGE 4096UL
@@ -27,7 +31,9 @@ enum crac_img_section_type {
     CRAC_SEC_LABELS = 6,  /* "key=value\0" ... */
     CRAC_SEC_THREADS = 7, /* struct crac_img_thread[]; [0] is the thread group leader */
     CRAC_SEC_NOTES = 8,   /* "resource=NAME\0", "policy=...\0": what the checkpoint did */
-    CRAC_SEC_MAX = 8,
+    CRAC_SEC_FDS = 9,     /* struct crac_img_fd[], ascending fd numbers */
+    CRAC_SEC_FDDATA = 10, /* bytes the descriptors refer to (data_off, data_len) */
+    CRAC_SEC_MAX = 10,
 };
 
 struct crac_img_section {
@@ -180,6 +186,106 @@ struct crac_img_proc {
     struct crac_img_cpu cpu;
     struct crac_img_vdso vdso;
     uint64_t pages_total;  /* saved pages in the image */
+};
+
+
+/* ---- descriptors (CRAC_SEC_FDS, CRAC_SEC_FDDATA) ----
+ * Every descriptor of the process but 0-2 and the library's own, as the
+ * native engine brings it back: on its number, with its flags.  Descriptors
+ * that share one open file description (dup) point at the lowest of them,
+ * which alone carries the object. */
+enum crac_img_fd_kind {
+    CRAC_FDK_FILE = 1,       /* regular file opened read-only or O_APPEND, by path */
+    CRAC_FDK_DIR = 2,        /* directory, by path */
+    CRAC_FDK_DEVICE = 3,     /* /dev/null, zero, full, random, urandom */
+    CRAC_FDK_PIPE = 4,       /* one end of a pipe whose ends are all saved */
+    CRAC_FDK_SOCKETPAIR = 5, /* unix socket connected to another saved one */
+    CRAC_FDK_SOCKET = 6,     /* listening, bound or never-used socket: rebuilt */
+    CRAC_FDK_EVENTFD = 7,
+    CRAC_FDK_TIMERFD = 8,
+    CRAC_FDK_SIGNALFD = 9,
+    CRAC_FDK_EPOLL = 10,
+    CRAC_FDK_MAX = 10,
+};
+
+/* Descriptor numbers a saved process may use (RLIMIT_NOFILE's usual hard
+ * limit is 1 << 20). */
+#define CRAC_IMG_FD_LIMIT (1 << 20)
+
+struct crac_img_fd {
+    int32_t fd;
+    uint32_t kind;     /* enum crac_img_fd_kind */
+    int32_t same_as;   /* -1, or the lower saved fd whose open file description this is */
+    uint32_t flags;    /* F_GETFL: access mode and status flags */
+    uint32_t cloexec;  /* 1: FD_CLOEXEC */
+    uint32_t path;     /* offset in strings: files, directories, devices ("" else) */
+    uint64_t data_off, data_len; /* slice of CRAC_SEC_FDDATA (0, 0: none) */
+    union {
+        struct { /* FILE, DIR, DEVICE */
+            int64_t pos;
+            uint64_t dev, ino, size;
+            int64_t mtime_sec, mtime_nsec;
+            uint64_t rdev;
+        } file;
+        struct { /* PIPE: data (group leader only) = the bytes waiting */
+            int32_t group; /* the lowest saved fd on this pipe: every end names it */
+            uint32_t size; /* F_GETPIPE_SZ */
+        } pipe;
+        struct { /* SOCKETPAIR: data = struct crac_img_sock, then its receive queue */
+            int32_t peer;      /* the saved fd of the other end */
+            uint32_t shutdown; /* bit 0: receiving shut down, bit 1: sending */
+        } pair;
+        struct { /* EVENTFD */
+            uint64_t count;
+            uint32_t semaphore;
+            uint32_t pad;
+        } eventfd;
+        struct { /* TIMERFD: value_ns is what was left; now_ns the clock then */
+            int32_t clockid;
+            uint32_t settime_flags; /* TFD_TIMER_ABSTIME, TFD_TIMER_CANCEL_ON_SET */
+            uint64_t value_ns, interval_ns, ticks, now_ns;
+        } timerfd;
+        struct { /* SIGNALFD */
+            uint64_t mask;
+        } signalfd;
+        uint64_t raw[7];
+    } u;
+};
+
+/* A socket rebuilt from its description (CRAC_FDK_SOCKET, and the first
+ * part of a CRAC_FDK_SOCKETPAIR's data): family, type, the options the
+ * program changed, the bound address and whether it listens. */
+#define CRAC_SOCK_MAX_OPTS 24
+#define CRAC_SOCK_LISTENING 1u
+#define CRAC_SOCK_BOUND 2u
+struct crac_img_sockopt {
+    int32_t level, name, value;
+};
+struct crac_img_sock {
+    int32_t family, type, protocol;
+    uint32_t flags;   /* CRAC_SOCK_* */
+    int32_t backlog;  /* listening only */
+    uint32_t addr_len;
+    uint8_t addr[128]; /* struct sockaddr_storage, as getsockname() gave it */
+    char bind_dev[16]; /* SO_BINDTODEVICE, "" for none */
+    uint32_t nopts;
+    uint32_t pad;
+    struct crac_img_sockopt opts[CRAC_SOCK_MAX_OPTS];
+};
+
+/* CRAC_FDK_SOCKETPAIR of a datagram or seqpacket type: the queue after the
+ * struct crac_img_sock is a list of datagrams, each a uint32_t length and
+ * its bytes; of a stream type, just the bytes. */
+
+/* CRAC_FDK_EPOLL: data = struct crac_img_epoll_entry[], one per entry of
+ * the interest list, as /proc/self/fdinfo lists it. */
+struct crac_img_epoll_entry {
+    int32_t tfd;      /* the number it was added under (the key, with the file) */
+    uint32_t events;  /* EPOLLIN..., EPOLLET, EPOLLONESHOT, EPOLLEXCLUSIVE */
+    uint64_t data;
+    int32_t file_fd;  /* a saved fd holding the watched file: tfd, unless the
+                         program closed or reused that number since */
+    uint32_t pad;
 };
 
 #endif

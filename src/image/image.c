@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Image format v1: writing the meta file, and opening + validating an image. */
+/* The image format: writing the meta file, and opening + validating an image. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -56,6 +56,8 @@ int crac__img_write_meta(int fd, const struct crac_img *p, uint64_t pages_size)
         {CRAC_SEC_LABELS, 0, p->labels, p->labels_len},
         {CRAC_SEC_THREADS, sizeof(*p->threads), p->threads, p->nthreads * sizeof(*p->threads)},
         {CRAC_SEC_NOTES, 0, p->notes, p->notes_len},
+        {CRAC_SEC_FDS, sizeof(*p->fds), p->fds, p->nfds * sizeof(*p->fds)},
+        {CRAC_SEC_FDDATA, 0, p->fddata, p->fddata_len},
     };
     struct iovec iov[1 + 2 * CRAC_SEC_MAX];
     int niov = 1;
@@ -171,8 +173,9 @@ static int load_sections(struct crac_img *img, crac_error **err)
 {
     const struct crac_img_header *h = img->hdr;
     const char *base = img->meta;
-    static const char *names[] = {"",      "process", "regions", "runs",
-                                  "files", "strings", "labels",  "threads", "notes"};
+    static const char *names[] = {"",      "process", "regions", "runs",        "files",
+                                  "strings", "labels", "threads", "notes", "descriptors",
+                                  "descriptor data"};
     if (h->nsections != CRAC_SEC_MAX) {
         *err = bad(img->dir, "unexpected section count");
         return -1;
@@ -205,8 +208,10 @@ static int load_sections(struct crac_img *img, crac_error **err)
         SEC(CRAC_SEC_REGIONS)->entsize != sizeof(struct crac_img_region) ||
         SEC(CRAC_SEC_RUNS)->entsize != sizeof(struct crac_img_run) ||
         SEC(CRAC_SEC_FILES)->entsize != sizeof(struct crac_img_file) ||
-        SEC(CRAC_SEC_THREADS)->entsize != sizeof(struct crac_img_thread)) {
-        *err = bad(img->dir, "section sizes do not match format v1");
+        SEC(CRAC_SEC_THREADS)->entsize != sizeof(struct crac_img_thread) ||
+        SEC(CRAC_SEC_FDS)->entsize != sizeof(struct crac_img_fd) ||
+        SEC(CRAC_SEC_FDS)->size % sizeof(struct crac_img_fd)) {
+        *err = bad(img->dir, "section sizes do not match this image format");
         return -1;
     }
     img->proc = (const void *)(base + SEC(CRAC_SEC_PROC)->offset);
@@ -224,6 +229,10 @@ static int load_sections(struct crac_img *img, crac_error **err)
     img->nthreads = SEC(CRAC_SEC_THREADS)->size / sizeof(struct crac_img_thread);
     img->notes = base + SEC(CRAC_SEC_NOTES)->offset;
     img->notes_len = SEC(CRAC_SEC_NOTES)->size;
+    img->fds = (const void *)(base + SEC(CRAC_SEC_FDS)->offset);
+    img->nfds = SEC(CRAC_SEC_FDS)->size / sizeof(struct crac_img_fd);
+    img->fddata = (const void *)(base + SEC(CRAC_SEC_FDDATA)->offset);
+    img->fddata_len = SEC(CRAC_SEC_FDDATA)->size;
 #undef SEC
     if (img->strings_len == 0 || img->strings[img->strings_len - 1] != 0 ||
         (img->labels_len && img->labels[img->labels_len - 1] != 0) ||
@@ -309,6 +318,8 @@ int crac__img_open(const char *dir, struct crac_img *img, crac_error **err)
             *err = bad(dir, "file table refers outside the image");
             goto fail;
         }
+    if (crac__img_check_fds(img, err))
+        goto fail;
     snprintf(path, sizeof(path), "%s/" CRAC_IMG_PAGES, dir);
     img->pages_fd = open(path, O_RDONLY | O_CLOEXEC);
     if (img->pages_fd < 0) {

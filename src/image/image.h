@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Reading and writing image format v1: shared by the dumper, the restorer
+/* Reading and writing the image format: shared by the dumper, the restorer
  * and `crac image`.  Functions return 0 or -1 with *err set (source "image"). */
 #ifndef CRAC_IMAGE_H
 #define CRAC_IMAGE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
@@ -32,6 +33,10 @@ struct crac_img {
     size_t nthreads;
     const char *notes;
     size_t notes_len;
+    const struct crac_img_fd *fds; /* ascending fd numbers */
+    size_t nfds;
+    const uint8_t *fddata;
+    size_t fddata_len;
     int pages_fd;
 };
 
@@ -70,6 +75,32 @@ int crac__vdso_layout(struct crac_img_vdso *v);
 /* The same from a copy of /proc/self/maps already read (no heap). */
 int crac__vdso_layout_in(const char *maps, size_t len, struct crac_img_vdso *v);
 const char *crac__region_kind_name(uint32_t kind);
+
+/* ---- descriptors (fds.c) ---- */
+/* Every field of the descriptor sections in range (called by crac__img_open). */
+int crac__img_check_fds(const struct crac_img *img, crac_error **err);
+/* The saved descriptor with number fd, or NULL. */
+const struct crac_img_fd *crac__img_fd(const struct crac_img *img, int fd);
+/* The record that carries the object of f (f itself, or the one it shares
+ * an open file description with). */
+const struct crac_img_fd *crac__img_fd_object(const struct crac_img *img,
+                                              const struct crac_img_fd *f);
+/* "pipe", "eventfd", ... */
+const char *crac__img_fd_kind_name(uint32_t kind);
+/* What it is, for people: "TCP/IPv4 socket listening on 127.0.0.1:80",
+ * "eventfd, count 3", ... into buf. */
+void crac__img_fd_describe(const struct crac_img *img, const struct crac_img_fd *f, char *buf,
+                           size_t size);
+/* Whether st (of the file at f's path now) is the file f saw: a device by
+ * its number; a directory or a log (O_APPEND: it grows) by device and
+ * inode; a file read from also by size and modification time. */
+struct stat;
+bool crac__img_fd_same_file(const struct crac_img_fd *f, const struct stat *st);
+/* Every file behind a saved descriptor still that file?  One cause each. */
+int crac__img_check_fd_files(const struct crac_img *img, crac_error **err);
+/* The socket description of a SOCKET or SOCKETPAIR record (checked). */
+const struct crac_img_sock *crac__img_fd_sock(const struct crac_img *img,
+                                              const struct crac_img_fd *f);
 /* The value of label `key` in the image, or NULL. */
 const char *crac__img_label(const struct crac_img *img, const char *key);
 

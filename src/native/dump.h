@@ -62,6 +62,7 @@ struct crac__dump {
     size_t niov, iov_cap;
     struct crac_img_thread *threads; /* the live thread records, as written */
     size_t nthreads;
+    void *fdscan;        /* the descriptor scan's area (src/native/fds.h) */
     uint64_t pages_off;  /* bytes of page data so far (written or pending) */
     uint64_t pending;    /* bytes queued in iov, not yet written */
     size_t runs_hashed;  /* runs before this one have their checksum */

@@ -15,6 +15,7 @@
 #include <unistd.h>
 #include "native/dump.h"
 #include "native/threads.h"
+#include "native/fds.h"
 #include "engine/engine.h"
 #include "core/core.h"
 #include "image/restore_info.h"
@@ -73,6 +74,9 @@ static void native_check(crac_error *problems)
 
 static crac_error *dump_error(const struct crac__dump *d, int rc)
 {
+    if (rc == -ECANCELED) /* a descriptor that cannot be restored, named in err_what */
+        return crac__error_src("engine", "checkpoint to %s refused while %s; no image was "
+                               "written", d->dest, d->err_what);
     return crac__error_src("engine", "checkpoint to %s failed while %s: %s; no image was written",
                            d->dest, d->err_what ? d->err_what : "writing the image", strerror(-rc));
 }
@@ -177,7 +181,10 @@ static int native_checkpoint(const struct crac__cp_request *req, crac_error **er
     if (info)
         return restored((const struct crac_restore_info *)info, req->hooks);
     t[2] = now_ns();
-    rc = crac__dump_write(d, &d->proc);
+    /* Descriptors first: nothing in memory refers to the scan, and a
+     * descriptor that cannot be restored spares writing the pages. */
+    if ((rc = crac__fds_capture(d)) == 0)
+        rc = crac__dump_write(d, &d->proc);
     t[3] = now_ns();
     rc = crac__dump_finish(d, rc);
     t[4] = now_ns();
@@ -205,5 +212,6 @@ const struct crac__engine crac__engine_native = {
     .options = native_options,
     .configure = native_configure,
     .check = native_check,
+    .fds_check = crac__fds_check,
     .checkpoint = native_checkpoint,
 };

@@ -26,6 +26,7 @@
 #include "native/threads.h"
 #include "image/image.h"
 #include "image/maps.h"
+#include "native/fds.h"
 
 #define PM_PRESENT (1ULL << 63)
 #define PM_SWAPPED (1ULL << 62)
@@ -298,6 +299,7 @@ static int save_mapping(struct crac__dump *d, const struct crac_map *m)
 
 int crac__dump_write(struct crac__dump *d, struct crac_img_proc *p)
 {
+    const struct crac__fdscan *fs = d->fdscan;
     struct crac_img parts;
     const char *cur, *end;
     struct crac_map m;
@@ -356,6 +358,7 @@ int crac__dump_write(struct crac__dump *d, struct crac_img_proc *p)
         .labels = d->labels, .labels_len = d->labels_len,
         .threads = d->threads, .nthreads = d->nthreads,
         .notes = d->notes, .notes_len = d->notes_len,
+        .fds = fs->out, .nfds = fs->nout, .fddata = fs->data, .fddata_len = fs->data_len,
     };
     d->err_what = "writing the image metadata";
     return crac__img_write_meta(d->meta_fd, &parts, d->pages_off);

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The decision for one descriptor (or child, timer, mapping): what the
- * first matching rule says, corrected where it cannot apply.  The checker
- * reports what is left as an error; the FD-tier handler carries out close
- * and reopen.  Both call this, so a dry run reports exactly what a real
- * checkpoint would refuse.
+ * first matching rule says, corrected where it cannot apply; with no rule,
+ * what the engine says (the native engine brings most descriptors back
+ * itself).  The checker reports what is left as an error; the FD-tier
+ * handler carries out close and reopen.  Both call this, so a dry run
+ * reports exactly what a real checkpoint would refuse.
  */
 #include <stdio.h>
 
@@ -62,6 +63,14 @@ void crac__decide(const struct crac__fd_info *fi, const struct crac__engine *eng
     }
 }
 
+void crac__decide_default(struct crac__decision *d, const struct crac__fd_verdict *v)
+{
+    if (d->hit.matched || !v)
+        return;
+    d->action = v->saved ? CRAC__ACT_SAVE : CRAC__ACT_ERROR;
+    snprintf(d->why, sizeof(d->why), "%s", v->saved ? "" : v->why);
+}
+
 void crac__decide_other(enum crac__subject s, const char *path,
                         const struct crac__engine *engine, struct crac__decision *d)
 {
@@ -77,8 +86,11 @@ void crac__decide_other(enum crac__subject s, const char *path,
 
 void crac__decision_text(const struct crac__decision *d, struct crac__sb *sb)
 {
-    if (!d->hit.matched)
+    if (!d->hit.matched) {
+        if (d->why[0]) /* the engine's own reason (crac__decide_default) */
+            crac__sb_printf(sb, " [not restored: %s]", d->why);
         return;
+    }
     if (d->why[0])
         crac__sb_printf(sb, " [policy %s: %s]", d->hit.where, d->why);
     else

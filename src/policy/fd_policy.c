@@ -34,6 +34,7 @@ struct entry {
     struct crac__reopen ro;     /* REOPEN only */
     bool deferred;              /* the engine closes it with the threads parked */
     bool closed;                /* it was closed (by before() or the engine) */
+    char *closed_line;          /* deferred: what to say once it is (no stdio then) */
     bool early;                 /* reopened by crac__fd_policy_reopen_early() */
     int early_rc;               /* its result: 0 or -errno, */
     const char *early_step;     /* and the step that failed */
@@ -52,11 +53,18 @@ static void warn_line(const struct entry *e, const char *what)
         fprintf(stderr, "crac: fd %d %s (policy %s): %s\n", e->fi->fd, what, e->where, e->desc);
 }
 
+static const char *closed_what(const struct entry *e)
+{
+    return e->action == CRAC__ACT_CLOSE ? "closed before the checkpoint"
+                                        : "closed before the checkpoint, to be reopened after";
+}
+
 static void clear(void)
 {
     for (size_t i = 0; i < n_entries; i++) {
         free(entries[i].fi);
         free(entries[i].desc);
+        free(entries[i].closed_line);
         crac__reopen_free(&entries[i].ro);
     }
     n_entries = 0;
@@ -197,15 +205,19 @@ static crac_error *before(crac_resource *self, crac_context *ctx)
         struct entry *e = &entries[i];
         /* An engine that parks the other threads closes it then: closed
          * here, a thread of the program could still be using it, or open
-         * something else on its number. */
+         * something else on its number.  It is said when it happens (a
+         * checkpoint refused before that closes nothing), with write():
+         * stdio may be locked by a parked thread then. */
         if (engine->parks_threads) {
             e->deferred = true;
+            if (e->warn && asprintf(&e->closed_line, "crac: fd %d %s (policy %s): %s\n", e->fi->fd,
+                                    closed_what(e), e->where, e->desc) < 0)
+                e->closed_line = NULL;
         } else {
             close(e->fi->fd);
             e->closed = true;
+            warn_line(e, closed_what(e));
         }
-        warn_line(e, e->action == CRAC__ACT_CLOSE ? "closed before the checkpoint"
-                                                  : "closed before the checkpoint, to be reopened after");
     }
     return NULL;
 }
@@ -248,6 +260,8 @@ void crac__fd_policy_close_parked(void)
         if (entries[i].deferred && !entries[i].closed) {
             close(entries[i].fi->fd);
             entries[i].closed = true;
+            if (entries[i].closed_line)
+                (void)!write(2, entries[i].closed_line, strlen(entries[i].closed_line));
         }
 }
 

@@ -21,6 +21,8 @@ enum crac__action {
     CRAC__ACT_CLOSE,  /* close before the checkpoint, never reopen */
     CRAC__ACT_REOPEN, /* close before, open the same thing again after */
     CRAC__ACT_IGNORE, /* leave it open: only for engines that keep descriptors */
+    CRAC__ACT_SAVE,   /* no rule, and the engine brings it back itself (native);
+                         not a rule's action */
 };
 const char *crac__action_name(enum crac__action a);
 
@@ -55,6 +57,11 @@ struct crac__decision {
 };
 void crac__decide(const struct crac__fd_info *fi, const struct crac__engine *engine,
                   struct crac__decision *d);
+/* With no rule for it, a descriptor is the engine's to bring back, if it
+ * can (engine->fds_check): its verdict turns the default error into SAVE,
+ * or says why not.  Rules come first: a decision a rule made stays. */
+struct crac__fd_verdict;
+void crac__decide_default(struct crac__decision *d, const struct crac__fd_verdict *v);
 /* The same for a child, timer or mapping: only error and ignore apply. */
 void crac__decide_other(enum crac__subject s, const char *path,
                         const struct crac__engine *engine, struct crac__decision *d);

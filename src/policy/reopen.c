@@ -2,97 +2,22 @@
 /*
  * Reopening, for the `reopen` policy: a file by its path with the same open
  * flags and offset; a listening (or unconnected UDP) socket with the same
- * family, address, options and backlog.  Either lands on the descriptor
- * number it had, with its close-on-exec flag, because the program holds
- * that number in its variables.
- *
- * Socket options are copied by comparing with a fresh socket: only those
- * the program changed are set, so options that need a privilege (SO_MARK)
- * are only set when the program had set them itself.
+ * family, address, options and backlog (src/image/sock.c, shared with the
+ * native engine).  Either lands on the descriptor number it had, with its
+ * close-on-exec flag, because the program holds that number in its
+ * variables.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <sys/stat.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "policy/reopen.h"
 #include "core/core.h"
-
-/* Options worth carrying over.  SO_RCVBUF/SO_SNDBUF read back doubled. */
-static const struct {
-    int level, name;
-    const char *text;
-    unsigned char tcp_only, halve;
-    int family; /* 0: any */
-} opt_table[] = {
-    {SOL_SOCKET, SO_REUSEADDR, "SO_REUSEADDR", 0, 0, 0},
-    {SOL_SOCKET, SO_REUSEPORT, "SO_REUSEPORT", 0, 0, 0},
-    {SOL_SOCKET, SO_KEEPALIVE, "SO_KEEPALIVE", 0, 0, 0},
-    {SOL_SOCKET, SO_RCVBUF, "SO_RCVBUF", 0, 1, 0},
-    {SOL_SOCKET, SO_SNDBUF, "SO_SNDBUF", 0, 1, 0},
-    {SOL_SOCKET, SO_RCVLOWAT, "SO_RCVLOWAT", 0, 0, 0},
-    {SOL_SOCKET, SO_PRIORITY, "SO_PRIORITY", 0, 0, 0},
-    {SOL_SOCKET, SO_MARK, "SO_MARK", 0, 0, 0},
-    {SOL_SOCKET, SO_OOBINLINE, "SO_OOBINLINE", 0, 0, 0},
-    {SOL_SOCKET, SO_BROADCAST, "SO_BROADCAST", 0, 0, 0},
-    {SOL_SOCKET, SO_PASSCRED, "SO_PASSCRED", 0, 0, AF_UNIX},
-    {IPPROTO_TCP, TCP_NODELAY, "TCP_NODELAY", 1, 0, 0},
-    {IPPROTO_TCP, TCP_DEFER_ACCEPT, "TCP_DEFER_ACCEPT", 1, 0, 0},
-    {IPPROTO_TCP, TCP_FASTOPEN, "TCP_FASTOPEN", 1, 0, 0},
-    {IPPROTO_TCP, TCP_KEEPIDLE, "TCP_KEEPIDLE", 1, 0, 0},
-    {IPPROTO_TCP, TCP_KEEPINTVL, "TCP_KEEPINTVL", 1, 0, 0},
-    {IPPROTO_TCP, TCP_KEEPCNT, "TCP_KEEPCNT", 1, 0, 0},
-    {IPPROTO_TCP, TCP_USER_TIMEOUT, "TCP_USER_TIMEOUT", 1, 0, 0},
-    {IPPROTO_TCP, TCP_NOTSENT_LOWAT, "TCP_NOTSENT_LOWAT", 1, 0, 0},
-    {IPPROTO_IPV6, IPV6_V6ONLY, "IPV6_V6ONLY", 0, 0, AF_INET6},
-    {IPPROTO_IP, IP_FREEBIND, "IP_FREEBIND", 0, 0, AF_INET},
-    {IPPROTO_IP, IP_TTL, "IP_TTL", 0, 0, AF_INET},
-};
-#define N_OPTS (int)(sizeof(opt_table) / sizeof(opt_table[0]))
-
-static bool opt_applies(int i, const struct crac__reopen *r)
-{
-    if (opt_table[i].tcp_only && (r->type != SOCK_STREAM || r->family == AF_UNIX))
-        return false;
-    return !opt_table[i].family || opt_table[i].family == r->family;
-}
-
-static const char *opt_name(int level, int name)
-{
-    for (int i = 0; i < N_OPTS; i++)
-        if (opt_table[i].level == level && opt_table[i].name == name)
-            return opt_table[i].text;
-    return "option";
-}
-
-static void capture_sock(const struct crac__fd_info *fi, struct crac__reopen *r)
-{
-    const struct crac__sock_info *s = &fi->sock;
-    r->family = s->family;
-    r->type = s->type;
-    r->protocol = s->protocol;
-    r->listening = s->listening;
-    r->addr = s->local;
-    r->addr_len = s->local_len;
-    r->backlog = s->backlog >= 0 ? s->backlog : SOMAXCONN; /* unknown: the usual maximum */
-    for (int i = 0; i < N_OPTS && r->nopts < CRAC__REOPEN_MAX_OPTS; i++) {
-        int v;
-        socklen_t len = sizeof(v);
-        if (!opt_applies(i, r) || getsockopt(fi->fd, opt_table[i].level, opt_table[i].name, &v, &len))
-            continue;
-        r->opts[r->nopts++] = (struct crac__sockopt_val){opt_table[i].level, opt_table[i].name, v};
-    }
-    socklen_t len = sizeof(r->bind_dev);
-    if (getsockopt(fi->fd, SOL_SOCKET, SO_BINDTODEVICE, r->bind_dev, &len) < 0)
-        r->bind_dev[0] = '\0';
-}
+#include "image/sock.h"
 
 int crac__reopen_capture(const struct crac__fd_info *fi, struct crac__reopen *r, crac_error **err)
 {
@@ -103,7 +28,12 @@ int crac__reopen_capture(const struct crac__fd_info *fi, struct crac__reopen *r,
     r->flags = fi->flags;
     r->pos = fi->pos;
     if (fi->kind == CRAC__FD_SOCKET) {
-        capture_sock(fi, r);
+        int rc = crac__sock_capture(fi->fd, &r->sock);
+        if (rc < 0) {
+            *err = crac__error_src("crac", "fd %d: cannot read the socket: %s", fi->fd,
+                                   strerror(-rc));
+            return -1;
+        }
         return 0;
     }
     r->path = strdup(fi->path);
@@ -158,75 +88,6 @@ static int open_file(const struct crac__reopen *r, const char **step)
     return fd;
 }
 
-static int set_opts(int s, const struct crac__reopen *r, const char **failed)
-{
-    for (int i = 0; i < r->nopts; i++) {
-        const struct crac__sockopt_val *o = &r->opts[i];
-        int now, v = o->value;
-        socklen_t len = sizeof(now);
-        if (getsockopt(s, o->level, o->name, &now, &len) == 0 && now == v)
-            continue;
-        if (o->level == SOL_SOCKET && (o->name == SO_RCVBUF || o->name == SO_SNDBUF))
-            v /= 2; /* the kernel doubles what it is given */
-        if (setsockopt(s, o->level, o->name, &v, sizeof(v)) < 0) {
-            *failed = opt_name(o->level, o->name);
-            return -errno;
-        }
-    }
-    if (r->bind_dev[0] &&
-        setsockopt(s, SOL_SOCKET, SO_BINDTODEVICE, r->bind_dev, (socklen_t)strlen(r->bind_dev)) < 0) {
-        *failed = "SO_BINDTODEVICE";
-        return -errno;
-    }
-    return 0;
-}
-
-/* A unix socket bound to a path leaves its file behind when closed; binding
- * again needs it gone.  Only a socket file is removed, nothing else. */
-static void unlink_stale(const struct crac__reopen *r)
-{
-    const struct sockaddr_un *un = (const void *)&r->addr;
-    struct stat st;
-    if (r->family != AF_UNIX || r->addr_len <= sizeof(sa_family_t) || !un->sun_path[0])
-        return;
-    char path[sizeof(un->sun_path) + 1];
-    memcpy(path, un->sun_path, sizeof(un->sun_path));
-    path[sizeof(un->sun_path)] = '\0';
-    if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode))
-        unlink(path);
-}
-
-static int open_socket(const struct crac__reopen *r, const char **step)
-{
-    int s = socket(r->family, r->type | SOCK_CLOEXEC, r->protocol);
-    int rc = 0;
-    if (s < 0) {
-        *step = "socket";
-        return -errno;
-    }
-    rc = set_opts(s, r, step);
-    if (rc == 0) {
-        unlink_stale(r);
-        if (bind(s, (const struct sockaddr *)&r->addr, r->addr_len) < 0) {
-            *step = "bind";
-            rc = -errno;
-        }
-    }
-    if (rc == 0 && r->listening && listen(s, r->backlog) < 0) {
-        *step = "listen";
-        rc = -errno;
-    }
-    if (rc == 0 && (r->flags & O_NONBLOCK) && fcntl(s, F_SETFL, O_NONBLOCK) < 0) {
-        *step = "fcntl";
-        rc = -errno;
-    }
-    if (rc) {
-        close(s);
-        return rc;
-    }
-    return s;
-}
-
 /* Adds the new descriptor back to the epoll sets that watched the old one
  * (closing it took it out of them).  Best effort: an epoll set that is gone
  * has nothing to be added to. */
@@ -245,7 +106,8 @@ int crac__reopen_raw(const struct crac__reopen *r, const char **step)
     *step = "open";
     if (fcntl(r->fd, F_GETFD) >= 0)
         return -EBUSY; /* the number is taken */
-    int got = r->kind == CRAC__FD_SOCKET ? open_socket(r, step) : open_file(r, step);
+    int got = r->kind == CRAC__FD_SOCKET ? crac__sock_rebuild(&r->sock, r->flags & O_NONBLOCK, step)
+                                         : open_file(r, step);
     int rc = got < 0 ? got : place(got, r->fd, r->cloexec);
     if (rc < 0) {
         if (got >= 0)

@@ -8,19 +8,12 @@
 #ifndef CRAC_HANDLERS_H
 #define CRAC_HANDLERS_H
 
-#include <net/if.h>
 #include <stdbool.h>
-#include <sys/socket.h>
 
 #include "checker/checker.h"
+#include "image/format.h"
 
-#define CRAC__REOPEN_MAX_OPTS 24
 #define CRAC__REOPEN_MAX_EPOLL 8
-
-struct crac__sockopt_val {
-    int level, name;
-    int value;
-};
 
 /* An epoll instance that watched the descriptor: it is added back there. */
 struct crac__epoll_watch {
@@ -37,15 +30,7 @@ struct crac__reopen {
     int flags;                  /* F_GETFL: access mode and status flags */
     char *path;                 /* files and directories */
     long long pos;              /* file offset, -1: none */
-    /* sockets */
-    int family, type, protocol;
-    bool listening;
-    struct sockaddr_storage addr; /* the bound address, as getsockname() gave it */
-    socklen_t addr_len;
-    int backlog;
-    char bind_dev[IF_NAMESIZE];
-    struct crac__sockopt_val opts[CRAC__REOPEN_MAX_OPTS];
-    int nopts;
+    struct crac_img_sock sock;  /* sockets: as the native engine saves them (src/image/sock.c) */
     struct crac__epoll_watch watches[CRAC__REOPEN_MAX_EPOLL];
     int nwatches;
 };

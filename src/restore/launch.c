@@ -11,6 +11,7 @@
 #include <sys/rseq.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <time.h>
 #include <unistd.h>
 #include "core/core.h"
 #include "restore/restore.h"
@@ -177,16 +178,19 @@ static struct crac_restore_info *plan_info(const struct crac_img *img, void *at,
     return info;
 }
 
-/* The exe fd goes to 3 and everything above is closed: the restored
- * process starts with stdin, stdout and stderr of its caller only. */
-static int tidy_fds(int exe_fd)
+static int make_fds(const struct crac_img *img, const struct crac__restore_opts *o, int *exe_fd,
+                    crac_error **err)
 {
-    if (exe_fd != 3) {
-        if (dup2(exe_fd, 3) < 0)
-            return -1;
-        close(exe_fd);
-    }
-    return (int)close_range(4, ~0U, 0);
+    struct timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    if (crac__fds_restore(img, o, exe_fd, err))
+        return -1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    if (o->verbose && img->nfds)
+        fprintf(stderr, "crac restore: %zu descriptor%s made (%.3f ms)\n", img->nfds,
+                img->nfds == 1 ? "" : "s",
+                ((t1.tv_sec - t0.tv_sec) * 1e9 + (t1.tv_nsec - t0.tv_nsec)) / 1e6);
+    return 0;
 }
 
 int crac__launch(const struct crac_img *img, struct crac__stage *st,
@@ -239,15 +243,15 @@ int crac__launch(const struct crac_img *img, struct crac__stage *st,
         *err = crac__error_src("restore", "cannot protect the restorer: %s", strerror(errno));
         return -1;
     }
+    /* The last step that may fail: what is open after it is the restored
+     * process's (and stdin, stdout and stderr of our caller). */
+    if (make_fds(img, o, &exe_fd, err))
+        return -1;
     fflush(NULL);
     /* From here on, our own handlers and libc are about to vanish. */
     sigfillset(&all);
     sigprocmask(SIG_SETMASK, &all, NULL);
-    if (tidy_fds(exe_fd) < 0) {
-        *err = crac__error_src("restore", "cannot arrange file descriptors: %s", strerror(errno));
-        return -1;
-    }
-    plan_mm(img, a, 3);
+    plan_mm(img, a, exe_fd); /* the blob closes it once it named the executable */
     __asm__ volatile("movq %0, %%rsp\n\t"
                      "callq *%1\n\t"
                      :

@@ -17,6 +17,7 @@ struct crac__restore_opts {
     enum crac__pid_mode pid_mode;
     char **env; /* K=V strings for --env */
     size_t nenv;
+    const char *policies; /* --policies FILE, absolute (NULL: none) */
     const char **labels; /* --require-label K=V */
     size_t nlabels;
     bool verbose;
@@ -63,6 +64,13 @@ int crac__pid_mode_choose(const struct crac_img *img, enum crac__pid_mode want,
  * taken meanwhile (*mode says which).  -1 with *err when the fork failed. */
 int crac__pid_mode_enter(const struct crac_img *img, enum crac__pid_mode *mode, bool fallback,
                          crac_error **err);
+
+/* The saved descriptors, each on its number (src/restore/fds.c): our own
+ * move above them (*exe_fd is the moved executable) or close.  0, or -1
+ * with *err naming the descriptor and what failed (nothing is left of
+ * them then). */
+int crac__fds_restore(const struct crac_img *img, const struct crac__restore_opts *o,
+                      int *exe_fd, crac_error **err);
 
 /* Room the blob's area needs (code, arguments, threads, stacks, vDSO parking). */
 uint64_t crac__blob_area_len(const struct crac_img *img);

@@ -8,7 +8,8 @@
  *   ctl-target [--fail-before MSG] [--fail-after MSG] [--open PATH]
  *              [--checkpoint-at N]
  *
- *   --open PATH        keeps PATH open (something the checker refuses)
+ *   --open PATH        keeps PATH open for writing (something the checker refuses:
+ *                      written at an offset, the native engine does not restore it)
  *   --checkpoint-at N  at tick N, asks for a checkpoint itself, from the
  *                      main thread, and prints "checkpoint: ok" or the error
  */
@@ -64,7 +65,7 @@ int main(int argc, char **argv)
             fail_before = argv[i + 1];
         else if (strcmp(argv[i], "--fail-after") == 0)
             fail_after = argv[i + 1];
-        else if (strcmp(argv[i], "--open") == 0 && open(argv[i + 1], O_RDONLY) < 0)
+        else if (strcmp(argv[i], "--open") == 0 && open(argv[i + 1], O_RDWR) < 0)
             perror(argv[i + 1]);
         else if (strcmp(argv[i], "--checkpoint-at") == 0)
             at = atol(argv[i + 1]);
