@@ -50,7 +50,8 @@ static struct crac__dump *alloc_scratch(void)
                       RUNS_CAP * sizeof(struct crac_img_run), FILES_CAP * sizeof(struct crac_img_file),
                       STRINGS_CAP, LABELS_CAP, PAGEMAP_CAP * sizeof(uint64_t),
                       IOV_CAP * sizeof(struct iovec),
-                      CRAC_MAX_THREADS * sizeof(struct crac_img_thread), NOTES_CAP};
+                      CRAC_MAX_THREADS * sizeof(struct crac_img_thread), NOTES_CAP,
+                      sizeof(struct crac__parker)};
     size_t total = 0, off = 0;
     struct crac__dump *d;
     char *base;
@@ -81,6 +82,7 @@ static struct crac__dump *alloc_scratch(void)
     CARVE(iov, 8);
     CARVE(threads, 9);
     CARVE(notes, 10);
+    CARVE(parker, 11);
 #undef CARVE
     d->maps_cap = MAPS_CAP;
     d->regions_cap = REGIONS_CAP;
