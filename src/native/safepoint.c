@@ -177,8 +177,11 @@ static void send_batch(struct crac__parker *pk, uint32_t first, uint32_t end)
     pk->pid = getpid();
     pk->probe = 0;
     pk->how = hows;
+    pk->helper = 0;
     for (uint32_t i = first; i < end; i++)
         pk->tid[i] = i == sp->self ? 0 : crac__threads[i].tid;
+    if (end - first == (sp->self >= first && sp->self < end)) /* nobody but us */
+        return;
     if ((rc = crac__parker_start(pk, first, end)) == 0)
         return;
     for (uint32_t i = first; i < end; i++) {
