@@ -41,6 +41,7 @@
 #include <sched.h>
 #include <signal.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/prctl.h>
 #include <sys/ptrace.h>
 #include <sys/syscall.h>
@@ -165,7 +166,10 @@ HELPER static uint32_t seize_all(struct crac__parker *pk)
 HELPER static int helper_main(void *arg)
 {
     struct crac__parker *pk = arg;
-    uint32_t stopping = seize_all(pk);
+    uint32_t stopping;
+    /* Started on our CPU (pin_here()); from now on free to move. */
+    sys(SYS_sched_setaffinity, 0, sizeof(pk->cpus), (long)pk->cpus, 0);
+    stopping = seize_all(pk);
     if (pk->probe)
         return 0; /* exiting detaches them */
     while (stopping) {
@@ -209,30 +213,35 @@ static int allow_helper(void)
     return n > 0 && scope[0] == '1' && prctl(PR_SET_PTRACER, (unsigned long)getpid(), 0, 0, 0) == 0;
 }
 
-/* On this CPU, which we are about to leave for it: when the program's own
- * threads keep every CPU busy, a new process put anywhere else waited for
- * one of them to use up its time slice (3-4 ms on this 2-CPU VM), against
- * about 0.05 ms here. */
-static void keep_near(pid_t helper)
+/* The helper starts on this CPU, which we are about to leave for it:
+ * when the program's own threads kept every CPU busy, a new process put
+ * anywhere else waited for one of them to use up its time slice (1-4 ms on
+ * this 2-CPU VM), against about 0.05 ms here.  So we pin ourselves for the
+ * clone (the child inherits it) and put our own affinity back at once; the
+ * helper's first call puts it back for the helper (pk->cpus). */
+static bool pin_here(struct crac__parker *pk)
 {
     cpu_set_t cpu;
     int c = sched_getcpu();
-    if (c < 0)
-        return;
+    if (c < 0 || sched_getaffinity(0, sizeof(pk->cpus), (cpu_set_t *)pk->cpus) < 0)
+        return false;
     CPU_ZERO(&cpu);
     CPU_SET(c, &cpu);
-    sched_setaffinity(helper, sizeof(cpu), &cpu);
+    return sched_setaffinity(0, sizeof(cpu), &cpu) == 0;
 }
 
 int crac__parker_start(struct crac__parker *pk, uint32_t first, uint32_t end)
 {
     sigset_t all, old;
     long pid;
+    bool pinned;
     pk->first = first;
     pk->end = end;
     for (uint32_t i = first; i < end; i++)
         pk->err[i] = 0;
     pk->ptracer_set = allow_helper();
+    memset(pk->cpus, 0xff, sizeof(pk->cpus));
+    pinned = pin_here(pk);
     sigfillset(&all);
     pthread_sigmask(SIG_BLOCK, &all, &old);
     pid = clone(helper_main, pk->stack + sizeof(pk->stack),
@@ -240,8 +249,8 @@ int crac__parker_start(struct crac__parker *pk, uint32_t first, uint32_t end)
                     CLONE_CHILD_CLEARTID,
                 pk, &pk->htid, NULL, &pk->htid);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (pid > 0)
-        keep_near((pid_t)pid);
+    if (pinned)
+        sched_setaffinity(0, sizeof(pk->cpus), (cpu_set_t *)pk->cpus);
     if (pid < 0) {
         int e = errno;
         if (pk->ptracer_set)

@@ -71,7 +71,9 @@ static struct crac_img_thread *record_of(pid_t tid)
  * decides for the first one it delivers: give the call the kernel's answer
  * back then (EINTR, unless a restart was due anyway).  Signals without a
  * handler run none, and the kernel then restarts every kind of call. */
-static void settle_restart(ucontext_t *uc, unsigned kind)
+/* Not inlined: its locals would widen the handler's frame, which is saved
+ * with the parked thread's stack. */
+static __attribute__((noinline)) void settle_restart(ucontext_t *uc, unsigned kind)
 {
     uint64_t pending = 0, mask;
     memcpy(&mask, &uc->uc_sigmask, sizeof(mask));
@@ -259,9 +261,10 @@ static int send_all(struct crac__parker *pk, long deadline)
         uint32_t end = crac__nthreads;
         send_batch(pk, sent, end);
         sent = end;
-        rc = wait_parked(deadline);
+        /* The helper first: waiting for arrivals meanwhile, we would wake
+         * at each one and take the CPU the helper runs on. */
         crac__parker_finish(pk, deadline);
-        if (rc)
+        if ((rc = wait_parked(deadline)) != 0)
             break;
     }
     return rc;

@@ -78,6 +78,7 @@ struct crac__parker {
     int32_t helper;        /* the helper's pid, 0 while none runs */
     int32_t ptracer_set;   /* PR_SET_PTRACER was set for the helper (Yama) */
     atomic_uchar *how;     /* where to say CRAC__HOW_* per entry (NULL when probing) */
+    unsigned long cpus[16]; /* the CPUs the helper may use once it runs (our affinity) */
     int32_t tid[CRAC_MAX_THREADS]; /* 0: not to be touched */
     int32_t err[CRAC_MAX_THREADS]; /* errno of the ptrace step that failed, or 0 */
     char stack[8192] __attribute__((aligned(16)));
