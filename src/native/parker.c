@@ -234,6 +234,7 @@ int crac__parker_start(struct crac__parker *pk, uint32_t first, uint32_t end)
 {
     sigset_t all, old;
     long pid;
+    int e;
     bool pinned;
     pk->first = first;
     pk->end = end;
@@ -248,11 +249,11 @@ int crac__parker_start(struct crac__parker *pk, uint32_t first, uint32_t end)
                 CLONE_VM | CLONE_FS | CLONE_FILES | CLONE_UNTRACED | CLONE_PARENT_SETTID |
                     CLONE_CHILD_CLEARTID,
                 pk, &pk->htid, NULL, &pk->htid);
+    e = errno;
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     if (pinned)
         sched_setaffinity(0, sizeof(pk->cpus), (cpu_set_t *)pk->cpus);
     if (pid < 0) {
-        int e = errno;
         if (pk->ptracer_set)
             prctl(PR_SET_PTRACER, 0, 0, 0, 0);
         pk->helper = 0;

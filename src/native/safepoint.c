@@ -70,8 +70,8 @@ static struct crac_img_thread *record_of(pid_t tid)
  * thread was parked, say) would have interrupted that call, as the kernel
  * decides for the first one it delivers: give the call the kernel's answer
  * back then (EINTR, unless a restart was due anyway).  Signals without a
- * handler run none, and the kernel then restarts every kind of call. */
-/* Not inlined: its locals would widen the handler's frame, which is saved
+ * handler run none, and the kernel then restarts every kind of call.
+ * Not inlined: its locals would widen the handler's frame, which is saved
  * with the parked thread's stack. */
 static __attribute__((noinline)) void settle_restart(ucontext_t *uc, unsigned kind)
 {
