@@ -9,7 +9,8 @@
 # thread itself), the reader gets the line written after the checkpoint
 # and the epoll waiter the hang-up.  Then, as user nobody in a process that
 # made itself non-dumpable, such a thread cannot be stopped: the checkpoint
-# fails at once, naming it and why, and the process goes on.
+# fails at once, naming it and why, and the process goes on; `crac check`
+# says the same up front, and `crac checkpoint` from outside fails with it.
 . "$(dirname "$0")/native-lib.sh"
 prog="$build/tests/helpers/native-blockall"
 
@@ -64,7 +65,7 @@ if [ "$(id -u)" != 0 ] || ! command -v setpriv >/dev/null; then
 fi
 w0="$tmp/nobody"
 mkdir -p "$w0/b/tests/helpers" # where the program's run path finds the library
-cp -P "$build"/libcrac.so* "$w0/b/"
+cp -P "$build"/libcrac.so* "$build/crac" "$w0/b/"
 cp "$prog" "$w0/b/tests/helpers/"
 chmod 755 "$tmp"
 chown -R 65534:65534 "$w0"
@@ -84,3 +85,37 @@ expect_in "$tmp/nd.out" "PROCESS CONTINUES"
 [ -e "$w0/img" ] && fail "non-dumpable: an image was written"
 [ $ms -lt 3000 ] || fail "non-dumpable: took $ms ms"
 echo "non-dumpable: refused in $ms ms, naming the thread"
+
+# --- the same from outside: crac check agrees with crac checkpoint
+nb() { setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all "$@"; }
+export CRAC_CONTROL_DIR="$w0/ctl"
+mkdir -p "$CRAC_CONTROL_DIR"
+chown 65534:65534 "$CRAC_CONTROL_DIR"
+rm -f "$tmp/fifo"
+mkfifo "$tmp/fifo"
+chmod 666 "$tmp/fifo"
+: >"$tmp/ndw.out"
+CRAC_CONTROL=1 CRAC_ENGINE=native CRAC_CHECKPOINT_TO="$w0/img" \
+    nb "$w0/b/tests/helpers/native-blockall" nodump-wait <"$tmp/fifo" >"$tmp/ndw.out" 2>&1 &
+bg=$!
+PIDS+=("$bg")
+exec {w}>"$tmp/fifo"
+for ((i = 0; i < 500; i++)); do
+    pid=$(awk '/^READY/{print $2}' "$tmp/ndw.out")
+    [ -n "$pid" ] && [ -S "$CRAC_CONTROL_DIR/$pid/ctl" ] && break
+    sleep 0.02
+done
+[ -n "$pid" ] || { cat "$tmp/ndw.out"; fail "nodump-wait never got ready"; }
+nb "$w0/b/crac" check "$pid" >"$tmp/check.out" 2>&1
+rc=$?
+[ $rc -eq 1 ] || { cat "$tmp/check.out"; fail "crac check: exit $rc, want 1"; }
+expect_in "$tmp/check.out" "thread 'futex' (tid"
+expect_in "$tmp/check.out" "the process is not dumpable"
+nb "$w0/b/crac" checkpoint "$pid" >"$tmp/cpo.out" 2>&1 && { cat "$tmp/cpo.out"; fail "crac checkpoint went through"; }
+expect_in "$tmp/cpo.out" "the process is not dumpable"
+exec {w}>&-
+wait "$bg"
+rc=$?
+[ $rc -eq 3 ] || { cat "$tmp/ndw.out"; fail "nodump-wait: exit $rc, want 3"; }
+cat "$tmp/check.out"
+echo "non-dumpable, from outside: crac check and crac checkpoint both name the thread"

@@ -15,6 +15,9 @@
  *   native-blockall nodump               non-dumpable, one thread in a
  *       futex wait: the checkpoint must fail (exit 3 when the process went
  *       on and the thread is fine)
+ *   native-blockall nodump-wait          the same, but says "READY pid" and
+ *       waits for the end of stdin: crac check and crac checkpoint from
+ *       outside (CRAC_CONTROL=1)
  *
  * Threads: futex wait with a timeout, epoll_wait on fd 1 (woken when the
  * writer of the pipe closes it), read() on fd 0, nanosleep and
@@ -250,8 +253,11 @@ static int checkpoint(void)
     return 0;
 }
 
-static int nodump(void)
+/* wait: checked and checkpointed from outside (crac check, crac
+ * checkpoint) until stdin ends, rather than by itself. */
+static int nodump(int wait)
 {
+    char c;
     prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
     pthread_create(&th[FUTEX], NULL, thread_main, (void *)(intptr_t)FUTEX);
     pthread_setname_np(th[FUTEX], names[FUTEX]);
@@ -259,8 +265,13 @@ static int nodump(void)
     while (!atomic_load(&tids[FUTEX]))
         usleep(1000);
     usleep(20000);
-    if (checkpoint() == 0)
+    if (wait) {
+        fprintf(stderr, "READY %d\n", getpid());
+        while (read(0, &c, 1) > 0)
+            ;
+    } else if (checkpoint() == 0) {
         return 1;
+    }
     fprintf(stderr, "PROCESS CONTINUES\n");
     atomic_store(&futex_word, 1);
     syscall(SYS_futex, &futex_word, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
@@ -280,8 +291,8 @@ int main(int argc, char **argv)
         return perror(argv[2]), 2;
     }
     setvbuf(stderr, NULL, _IONBF, 0);
-    if (argc > 1 && !strcmp(argv[1], "nodump"))
-        return nodump();
+    if (argc > 1 && !strncmp(argv[1], "nodump", 6))
+        return nodump(!strcmp(argv[1], "nodump-wait"));
     for (int i = 0; i < NT; i++) {
         pthread_create(&th[i], NULL, thread_main, (void *)(intptr_t)i);
         pthread_setname_np(th[i], names[i]);
