@@ -7,6 +7,7 @@
  */
 #include <errno.h>
 #include <malloc.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdio_ext.h>
 #include <stdlib.h>
@@ -139,15 +140,19 @@ static int restored(const struct crac_restore_info *info, const struct crac__cp_
  * (open_memstream, fopencookie: their writing may allocate, and nothing
  * of them is printed twice) and streams whose locking the program does
  * itself (FSETLOCKING_BYCALLER: no lock says whether a parked thread is
- * using them). */
+ * using them).  And so is a stream whose descriptor takes no writing now
+ * (a full pipe nobody reads, a stopped terminal): waiting for its reader
+ * could last forever; its output is printed again by restored instances,
+ * which beats a checkpoint that never ends. */
 static void flush_stdio(void)
 {
     extern FILE *_IO_list_all; /* glibc's list of open streams, linked by _chain */
     for (FILE *f = _IO_list_all; f; f = f->_chain) {
-        if (fileno_unlocked(f) < 0 || __fsetlocking(f, FSETLOCKING_QUERY) == FSETLOCKING_BYCALLER ||
+        struct pollfd p = {.fd = fileno_unlocked(f), .events = POLLOUT};
+        if (p.fd < 0 || __fsetlocking(f, FSETLOCKING_QUERY) == FSETLOCKING_BYCALLER ||
             ftrylockfile(f) != 0)
             continue;
-        if (__fpending(f) > 0)
+        if (__fpending(f) > 0 && poll(&p, 1, 0) == 1 && p.revents == POLLOUT)
             fflush_unlocked(f);
         funlockfile(f);
     }
