@@ -126,33 +126,48 @@ void crac__describe_stuck(pid_t tid, int ptrace_err, long timeout_ms, char *buf,
 }
 
 /* Threads that block signal 62 park only if the helper can seize them:
- * try it, as the checkpoint will. */
-static void probe_ptrace(crac_error *problems, const pid_t *tids, int n)
+ * try it, as the checkpoint will.  Each one's errno (0: it can be). */
+static void probe_ptrace(const pid_t *tids, int n, int *err)
 {
     struct crac__parker *pk = calloc(1, sizeof(*pk));
-    int rc;
-    if (!pk)
-        return;
-    pk->pid = getpid();
-    pk->probe = 1;
+    int rc = -ENOMEM;
+    if (pk) {
+        pk->pid = getpid();
+        pk->probe = 1;
+        for (int i = 0; i < n; i++)
+            pk->tid[i] = tids[i];
+        /* Seizing does not wait for the thread: the deadline is never near. */
+        if ((rc = crac__parker_start(pk, 0, (uint32_t)n)) == 0)
+            crac__parker_finish(pk, crac__now_ms() + 5000);
+    }
     for (int i = 0; i < n; i++)
-        pk->tid[i] = tids[i];
-    /* Seizing does not wait for the thread: the deadline is never near. */
-    if ((rc = crac__parker_start(pk, 0, (uint32_t)n)) == 0)
-        crac__parker_finish(pk, crac__now_ms() + 5000);
+        err[i] = rc ? -rc : pk->err[i] == ESRCH ? 0 : pk->err[i];
+    free(pk);
+}
+
+/* Names the threads that block signal 62 and cannot be seized. */
+static void unstoppable(crac_error *problems, const pid_t *tids, int n)
+{
+    int err[CRAC_MAX_THREADS], bad = 0;
+    probe_ptrace(tids, n, err);
+    for (int i = 0; i < n; i++)
+        bad += err[i] != 0;
+    /* A thread on its way out blocks every signal for a moment (and can
+     * no longer be seized): only one still there a little later blocks
+     * ours for good.  Only when it matters: it costs 20 ms. */
+    if (bad)
+        usleep(20000);
     for (int i = 0; i < n; i++) {
-        int err = rc ? -rc : pk->err[i];
         char comm[32], why[160];
-        if (!err || err == ESRCH)
+        if (!err[i] || !blocks_safepoint_signal(tids[i]))
             continue;
         read_line(tids[i], "comm", comm, sizeof(comm));
-        why_not_ptrace(tids[i], err, why, sizeof(why));
+        why_not_ptrace(tids[i], err[i], why, sizeof(why));
         crac_error_add_cause(problems, crac__error_src("checker", "thread '%s' (tid %d) blocks "
                              "signal %d, which crac uses to stop threads for a checkpoint, and "
                              "cannot be stopped with ptrace either: %s", comm, tids[i],
                              CRAC_SAFEPOINT_SIGNAL, why));
     }
-    free(pk);
 }
 
 static bool zombie(pid_t tid)
@@ -186,14 +201,6 @@ void crac__safepoint_check(crac_error *problems)
             crac_error_add_cause(problems, crac__error_src("checker", "the main thread has "
                                  "exited (tid %d): the process cannot be restored", pid));
     }
-    if (!nb)
-        return;
-    /* A thread on its way out blocks every signal for a moment: only a
-     * thread still there a little later blocks ours for good. */
-    usleep(20000);
-    for (int i = 0; i < nb; i++)
-        if (!blocks_safepoint_signal(blocking[i]))
-            blocking[i--] = blocking[--nb];
     if (nb)
-        probe_ptrace(problems, blocking, nb);
+        unstoppable(problems, blocking, nb);
 }
