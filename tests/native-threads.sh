@@ -6,7 +6,7 @@
 # thread; after a restore in each identity mode every thread's work,
 # thread-local variables, pthread_join, and signals to a given thread are
 # verified by the program itself.  keep and ns give back the saved pid.
-# A thread that blocks the safepoint signal fails the checkpoint, named.
+# (Threads that block the safepoint signal: native-blockall.sh.)
 . "$(dirname "$0")/native-lib.sh"
 prog="$build/tests/helpers/native-threads"
 modes="new keep ns auto"
@@ -28,10 +28,3 @@ for who in main other; do
     done
 done
 
-checkpoint "$tmp/img-block" block
-rc=$?
-[ $rc -eq 3 ] || { cat "$tmp/cp.out"; fail "block: exit $rc, want 3 (process continues)"; }
-expect_in "$tmp/cp.out" "thread 'blocker'"
-expect_in "$tmp/cp.out" "blocks signal 62"
-[ -e "$tmp/img-block" ] && fail "block: an image was written"
-echo "a thread blocking the safepoint signal is named: ok"

@@ -41,6 +41,7 @@
 #include <unistd.h>
 
 #include "engine/engine.h"
+#include "native/threads.h" /* CRAC_SAFEPOINT_SIGNAL */
 #include "control/control.h"
 #include "core/core.h"
 
@@ -159,8 +160,12 @@ static int start_thread_locked(void)
     pthread_attr_t attr;
     int r;
     /* The thread is born with every signal blocked, so that signals meant
-     * for the application are not run on it while it idles. */
+     * for the application are not run on it while it idles; but the
+     * safepoint's: a dry run on another thread checks whether each thread
+     * can be stopped, and a process that cannot be traced could stop it
+     * by that signal only (a real checkpoint stops the thread first). */
     sigfillset(&all);
+    sigdelset(&all, CRAC_SAFEPOINT_SIGNAL);
     pthread_sigmask(SIG_SETMASK, &all, &old);
     pthread_attr_init(&attr);
     pthread_attr_setstacksize(&attr, 256 * 1024);

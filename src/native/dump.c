@@ -53,7 +53,7 @@ static struct crac__dump *alloc_scratch(void)
                       STRINGS_CAP, LABELS_CAP, PAGEMAP_CAP * sizeof(uint64_t),
                       IOV_CAP * sizeof(struct iovec),
                       CRAC_MAX_THREADS * sizeof(struct crac_img_thread), NOTES_CAP,
-                      crac__fdscan_size()};
+                      crac__fdscan_size(), sizeof(struct crac__parker)};
     size_t total = 0, off = 0;
     struct crac__dump *d;
     char *base;
@@ -85,6 +85,7 @@ static struct crac__dump *alloc_scratch(void)
     CARVE(threads, 9);
     CARVE(notes, 10);
     CARVE(fdscan, 11);
+    CARVE(parker, 12);
 #undef CARVE
     d->maps_cap = MAPS_CAP;
     d->regions_cap = REGIONS_CAP;

@@ -61,6 +61,7 @@ struct crac__dump {
     struct iovec *iov;  /* the runs of the batch being collected */
     size_t niov, iov_cap;
     struct crac_img_thread *threads; /* the live thread records, as written */
+    struct crac__parker *parker;     /* the safepoint's ptrace helper (threads.h) */
     size_t nthreads;
     void *fdscan;        /* the descriptor scan's area (src/native/fds.h) */
     uint64_t pages_off;  /* bytes of page data so far (written or pending) */

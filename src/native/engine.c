@@ -7,7 +7,9 @@
  */
 #include <errno.h>
 #include <malloc.h>
+#include <poll.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -132,6 +134,35 @@ static int restored(const struct crac_restore_info *info, const struct crac__cp_
     return CRAC__CP_RESTORED;
 }
 
+/* Buffered output would be printed again by every restored instance: it
+ * is written out now.  Not with fflush(NULL), which waits for each
+ * stream's lock, and a thread blocked in a read (fgets on stdin) holds
+ * its stream's lock for as long as it waits.  With every other thread
+ * parked, the list of streams cannot change under us and needs no lock
+ * (its lock cannot be tried, and a thread parked in fflush(NULL) holds
+ * it); a stream whose lock a parked thread holds is left as it is (the
+ * thread is in the middle of using it).  So are streams without a file
+ * (open_memstream, fopencookie: their writing may allocate, and nothing
+ * of them is printed twice) and streams whose locking the program does
+ * itself (FSETLOCKING_BYCALLER: no lock says whether a parked thread is
+ * using them).  And so is a stream whose descriptor takes no writing now
+ * (a full pipe nobody reads, a stopped terminal): waiting for its reader
+ * could last forever; its output is printed again by restored instances,
+ * which beats a checkpoint that never ends. */
+static void flush_stdio(void)
+{
+    extern FILE *_IO_list_all; /* glibc's list of open streams, linked by _chain */
+    for (FILE *f = _IO_list_all; f; f = f->_chain) {
+        struct pollfd p = {.fd = fileno_unlocked(f), .events = POLLOUT};
+        if (p.fd < 0 || __fsetlocking(f, FSETLOCKING_QUERY) == FSETLOCKING_BYCALLER ||
+            ftrylockfile(f) != 0)
+            continue;
+        if (__fpending(f) > 0 && poll(&p, 1, 0) == 1 && p.revents == POLLOUT)
+            fflush_unlocked(f);
+        funlockfile(f);
+    }
+}
+
 static uint64_t now_ns(void)
 {
     struct timespec ts;
@@ -163,17 +194,21 @@ static int native_checkpoint(const struct crac__cp_request *req, crac_error **er
         crac__dump_free(d);
         return CRAC__CP_FAILED;
     }
-    /* Buffered output would be printed again by every restored instance;
-     * free heap pages need not be saved.  Both take locks, so before the
-     * other threads are stopped (they may hold them). */
-    fflush(NULL);
+    /* Free heap pages need not be saved.  malloc_trim() takes each arena's
+     * lock, so before the other threads are parked (a thread parked inside
+     * malloc holds one).  glibc holds an arena lock only across short work
+     * that never waits for another thread, so this waits at most for a
+     * running thread to finish a malloc; the one exception, malloc_stats()
+     * writing to a stderr nobody reads, stops the program's own mallocs
+     * as well. */
     malloc_trim(0);
     t[1] = now_ns();
-    if (crac__safepoint_enter(opt.safepoint_timeout_ms, err)) {
+    if (crac__safepoint_enter(opt.safepoint_timeout_ms, d->parker, err)) {
         crac__dump_finish(d, -1);
         crac__dump_free(d);
         return CRAC__CP_FAILED;
     }
+    flush_stdio();
     /* Descriptors policies close go now, while no other thread can be
      * using them (and none can open another on their numbers). */
     req->hooks->threads_parked();

@@ -1,11 +1,13 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The safepoint.  Every thread but the checkpointing one gets
- * CRAC_SAFEPOINT_SIGNAL; its handler records the thread's kernel state,
- * saves a resume context with crac__ctx_save() and parks on a futex.  The
- * interrupted state (all registers, FPU/AVX, signal mask, a system call to
- * restart or to fail with EINTR, exactly as the kernel decided when it
- * delivered the signal) stays in the signal frame on the thread's stack.
+ * CRAC_SAFEPOINT_SIGNAL, sent by the ptrace helper of parker.c after it
+ * stopped the thread, made an interrupted system call start again exactly
+ * and unblocked the signal (or, where ptrace is not allowed, sent alone).
+ * The handler records the thread's kernel state, saves a resume context
+ * with crac__ctx_save() and parks on a futex.  The interrupted state (all
+ * registers, FPU/AVX, signal mask, the system call to start again) stays
+ * in the signal frame on the thread's stack.
  *
  * After a restore, the restorer recreates each thread and jumps to its
  * saved context: crac__ctx_save() "returns" again inside the handler, the
@@ -16,18 +18,15 @@
  * Rounds are numbered so that a thread that arrives after a round was
  * given up (timeout) goes straight back to work.
  */
-#include <dirent.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <linux/futex.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stddef.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/rseq.h>
+#include <ucontext.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -44,7 +43,8 @@ _Static_assert(offsetof(struct crac__thread_table, threads) + 6 * sizeof(struct 
 
 /* The safepoint's parts of the thread table (threads.h). */
 #define sp (&crac__thread_table()->sp)
-#define signaled (crac__thread_table()->signaled)
+#define hows (crac__thread_table()->how)
+#define BIT(sig) (1ULL << ((sig)-1))
 #define parked (crac__thread_table()->parked)
 
 static void futex_wait(atomic_uint *w, unsigned val)
@@ -65,16 +65,40 @@ static struct crac_img_thread *record_of(pid_t tid)
     return NULL;
 }
 
-static void on_safepoint(int sig, siginfo_t *si, void *uc)
+/* The parker set the interrupted call to start again when the handler
+ * returns.  A signal of the program's own that arrived since (while the
+ * thread was parked, say) would have interrupted that call, as the kernel
+ * decides for the first one it delivers: give the call the kernel's answer
+ * back then (EINTR, unless a restart was due anyway).  Signals without a
+ * handler run none, and the kernel then restarts every kind of call.
+ * Not inlined: its locals would widen the handler's frame, which is saved
+ * with the parked thread's stack. */
+static __attribute__((noinline)) void settle_restart(ucontext_t *uc, unsigned kind)
 {
-    int saved_errno = errno;
-    unsigned round = atomic_load(&sp->round);
-    struct crac_img_thread *t;
+    uint64_t pending = 0, mask;
+    memcpy(&mask, &uc->uc_sigmask, sizeof(mask));
+    if (syscall(SYS_rt_sigpending, &pending, sizeof(pending)) < 0)
+        return;
+    pending &= ~mask & ~BIT(CRAC_SAFEPOINT_SIGNAL);
+    for (int sig = 1; sig <= CRAC_NSIG; sig++) {
+        struct crac_ksigaction ka;
+        if (!(pending & BIT(sig)) ||
+            syscall(SYS_rt_sigaction, sig, NULL, &ka, sizeof(uint64_t)) < 0 ||
+            ka.handler == (uint64_t)SIG_DFL || ka.handler == (uint64_t)SIG_IGN)
+            continue;
+        if (kind == CRAC__RESTART_NOINTR || (kind == CRAC__RESTART_SYS && (ka.flags & SA_RESTART)))
+            return;
+        uc->uc_mcontext.gregs[REG_RAX] = -EINTR;
+        uc->uc_mcontext.gregs[REG_RIP] += 2;
+        return;
+    }
+}
+
+/* Parks the thread of record t until the round is released; in a restored
+ * process, "returns" again here and waits for the go. */
+static void park(struct crac_img_thread *t, unsigned round)
+{
     uint64_t info;
-    (void)sig, (void)si, (void)uc;
-    t = round ? record_of((pid_t)syscall(SYS_gettid)) : NULL;
-    if (!t) /* a round given up, or a thread born after the list was made */
-        goto out;
     crac__thread_capture(t);
     info = crac__ctx_save(&t->ctx);
     if (!info) {
@@ -83,7 +107,7 @@ static void on_safepoint(int sig, siginfo_t *si, void *uc)
         futex_wake(&sp->arrived);
         while (atomic_load(&sp->released) != round)
             futex_wait(&sp->released, atomic_load(&sp->released));
-        goto out;
+        return;
     }
     /* A recreated thread, on its saved stack: the process-wide state is
      * being re-established by the checkpointing thread meanwhile. */
@@ -92,34 +116,34 @@ static void on_safepoint(int sig, siginfo_t *si, void *uc)
     futex_wake(&sp->checked_in);
     while (atomic_load(&sp->resumed) != round)
         futex_wait(&sp->resumed, atomic_load(&sp->resumed));
-out:
-    errno = saved_errno;
 }
 
-/* Thread ids of this process, without the heap (a parked thread may hold
- * the allocator's lock).  Returns how many, or -errno. */
-static int task_ids(pid_t *out, int max)
+static void on_safepoint(int sig, siginfo_t *si, void *ctx)
 {
-    char buf[8192];
-    int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC), n = 0;
-    ssize_t got;
-    if (fd < 0)
-        return -errno;
-    while ((got = getdents64(fd, buf, sizeof(buf))) > 0)
-        for (ssize_t pos = 0; pos < got;) {
-            struct dirent64 *e = (struct dirent64 *)(buf + pos);
-            long tid = strtol(e->d_name, NULL, 10);
-            pos += e->d_reclen;
-            if (tid <= 0)
-                continue;
-            if (n == max) {
-                close(fd);
-                return -E2BIG;
-            }
-            out[n++] = (pid_t)tid;
-        }
-    close(fd);
-    return n;
+    int saved_errno = errno;
+    unsigned round = atomic_load(&sp->round), done = 0;
+    ucontext_t *uc = ctx;
+    struct crac_img_thread *t = record_of((pid_t)syscall(SYS_gettid));
+    (void)sig, (void)si;
+    /* Records stay until the next round starts: a thread the parker sent
+     * just as its round was given up still finds what was done to it. */
+    if (t)
+        done = atomic_exchange(&hows[t - crac__threads], 0);
+    if (done & CRAC__HOW_REBLOCK) {
+        /* In the frame, before it is saved: the thread, here and in every
+         * restored process, returns to the mask it had. */
+        uint64_t mask;
+        memcpy(&mask, &uc->uc_sigmask, sizeof(mask));
+        mask |= BIT(CRAC_SAFEPOINT_SIGNAL);
+        memcpy(&uc->uc_sigmask, &mask, sizeof(mask));
+    }
+    /* Unless this is a round given up, or a thread born after the list
+     * was made. */
+    if (round && t)
+        park(t, round);
+    if (done >> CRAC__HOW_RESTART_SHIFT)
+        settle_restart(uc, done >> CRAC__HOW_RESTART_SHIFT);
+    errno = saved_errno;
 }
 
 static int add_record(pid_t tid)
@@ -130,52 +154,49 @@ static int add_record(pid_t tid)
     t = &crac__threads[crac__nthreads];
     memset(t, 0, sizeof(*t));
     t->tid = tid;
-    signaled[crac__nthreads] = 0;
+    atomic_store(&hows[crac__nthreads], 0);
     atomic_store(&parked[crac__nthreads], 0);
     crac__nthreads++;
     return 0;
 }
 
-/* Lists threads not yet known and signals every one not yet signaled;
- * how many were signaled now (0 when the list is complete). */
-static int signal_new(int *err)
+/* Lists the threads not yet known; 0 or -errno. */
+static int list_new(void)
 {
     pid_t ids[CRAC_MAX_THREADS];
-    pid_t pid = getpid();
-    int n = task_ids(ids, CRAC_MAX_THREADS), added = 0;
-    if (n < 0) {
-        *err = n;
-        return 0;
-    }
-    for (int i = 0; i < n; i++)
-        if (!record_of(ids[i]) && (*err = add_record(ids[i])))
-            return 0;
-    for (uint32_t i = 0; i < crac__nthreads; i++) {
-        if (i == sp->self || signaled[i])
-            continue;
-        signaled[i] = 1;
-        if (syscall(SYS_tgkill, pid, crac__threads[i].tid, CRAC_SAFEPOINT_SIGNAL) < 0) {
-            /* It exited meanwhile.  Records never move (parked threads
-             * point at theirs): it stays as a gap the dumper leaves out. */
-            crac__threads[i].tid = 0;
-            atomic_store(&parked[i], 1);
-            sp->gone++;
-            continue;
-        }
-        added++;
-    }
-    return added;
+    int n = crac__task_ids(ids, CRAC_MAX_THREADS), rc = 0;
+    for (int i = 0; i < n && !rc; i++)
+        if (!record_of(ids[i]))
+            rc = add_record(ids[i]);
+    return n < 0 ? n : rc;
 }
 
-static long now_ms(void)
+/* Sends records [first, end) to the safepoint: through the ptrace helper,
+ * or, when none can be started, with the signal alone (err says why). */
+static void send_batch(struct crac__parker *pk, uint32_t first, uint32_t end)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec * 1000L + ts.tv_nsec / 1000000;
+    int rc;
+    pk->pid = getpid();
+    pk->probe = 0;
+    pk->how = hows;
+    pk->helper = 0;
+    for (uint32_t i = first; i < end; i++)
+        pk->tid[i] = i == sp->self ? 0 : crac__threads[i].tid;
+    if (end - first == (sp->self >= first && sp->self < end)) /* nobody but us */
+        return;
+    if ((rc = crac__parker_start(pk, first, end)) == 0)
+        return;
+    for (uint32_t i = first; i < end; i++) {
+        pk->err[i] = -rc;
+        if (pk->tid[i])
+            syscall(SYS_tgkill, pk->pid, pk->tid[i], CRAC_SAFEPOINT_SIGNAL);
+    }
 }
 
-/* A signaled thread that ended before it handled the signal (it was
- * already on its way out, with every signal blocked) will never park. */
+/* A listed thread that ended before it handled the signal (it was already
+ * on its way out, with every signal blocked) will never park.  Records
+ * never move (parked threads point at theirs): it stays as a gap the
+ * dumper leaves out. */
 static void forget_ended(void)
 {
     pid_t pid = getpid();
@@ -193,7 +214,7 @@ static int wait_parked(long deadline)
 {
     unsigned have;
     while ((have = atomic_load(&sp->arrived)) < crac__nthreads - 1 - sp->gone) {
-        long left = deadline - now_ms();
+        long left = deadline - crac__now_ms();
         struct timespec ts = {0, 10000000L}; /* look for ended threads every 10 ms */
         if (left <= 0)
             return -ETIMEDOUT;
@@ -206,38 +227,53 @@ static int wait_parked(long deadline)
 
 static void install_handler(void)
 {
-    struct sigaction sa;
+    struct sigaction sa, prev;
     memset(&sa, 0, sizeof(sa));
     sa.sa_sigaction = on_safepoint;
     /* Nothing else may run on a parked thread while memory is saved. */
     sigfillset(&sa.sa_mask);
     sa.sa_flags = SA_SIGINFO | SA_RESTART;
-    sigaction(CRAC_SAFEPOINT_SIGNAL, &sa, &sp->old_action);
+    sigaction(CRAC_SAFEPOINT_SIGNAL, &sa, &prev);
+    if (prev.sa_sigaction != on_safepoint) /* still ours after a round that failed */
+        sp->old_action = prev;
 }
 
-static crac_error *not_arrived(void)
+static crac_error *not_arrived(const struct crac__parker *pk, long timeout_ms)
 {
     crac_error *e = crac__error_src("engine", "threads did not reach the safepoint in time");
     for (uint32_t i = 0; i < crac__nthreads; i++) {
-        char path[64], comm[32] = "?";
-        long n;
-        if (i == sp->self || atomic_load(&parked[i]))
+        char what[512];
+        if (i == sp->self || atomic_load(&parked[i]) || !crac__threads[i].tid)
             continue;
-        snprintf(path, sizeof(path), "/proc/self/task/%d/comm", crac__threads[i].tid);
-        n = crac__read_file(path, comm, sizeof(comm) - 1);
-        comm[n > 0 ? n - 1 : 0] = 0;
-        crac_error_add_cause(e, crac__error_src("checker", "thread '%s' (tid %d) did not stop "
-                             "for the checkpoint (busy in the kernel, or signal %d blocked)",
-                             comm, crac__threads[i].tid, CRAC_SAFEPOINT_SIGNAL));
+        crac__describe_stuck(crac__threads[i].tid, pk->err[i], timeout_ms, what, sizeof(what));
+        crac_error_add_cause(e, crac__error_src("checker", "thread %s", what));
     }
     return e;
 }
 
-int crac__safepoint_enter(long timeout_ms, crac_error **err)
+/* Lists and sends threads until every listed one parked and no new one
+ * appeared (threads may start threads meanwhile); 0 or -errno. */
+static int send_all(struct crac__parker *pk, long deadline)
+{
+    uint32_t sent = 0;
+    int rc;
+    while ((rc = list_new()) == 0 && sent < crac__nthreads) {
+        uint32_t end = crac__nthreads;
+        send_batch(pk, sent, end);
+        sent = end;
+        /* The helper first: waiting for arrivals meanwhile, we would wake
+         * at each one and take the CPU the helper runs on. */
+        crac__parker_finish(pk, deadline);
+        if ((rc = wait_parked(deadline)) != 0)
+            break;
+    }
+    return rc;
+}
+
+int crac__safepoint_enter(long timeout_ms, struct crac__parker *pk, crac_error **err)
 {
     unsigned round = ++sp->rounds;
-    long deadline = now_ms() + timeout_ms;
-    int rc = 0;
+    int rc;
     struct crac_img_thread *self;
 
     /* The leader is record 0: the restorer resumes it on the restoring
@@ -257,13 +293,10 @@ int crac__safepoint_enter(long timeout_ms, crac_error **err)
     atomic_store(&sp->checked_in, 0);
     install_handler();
     atomic_store(&sp->round, round);
-    /* Threads may start threads while we signal: list again until no new
-     * one appears once all listed ones are parked. */
-    while (signal_new(&rc) > 0 && !rc)
-        rc = wait_parked(deadline);
+    rc = send_all(pk, crac__now_ms() + timeout_ms);
     if (rc) {
         crac__safepoint_leave();
-        *err = rc == -ETIMEDOUT ? not_arrived()
+        *err = rc == -ETIMEDOUT ? not_arrived(pk, timeout_ms)
                                 : crac__error_src("engine", "cannot stop the other threads: %s",
                                                   strerror(-rc));
         return -1;
@@ -277,7 +310,11 @@ void crac__safepoint_leave(void)
     atomic_store(&sp->round, 0);
     atomic_store(&sp->released, round);
     futex_wake(&sp->released);
-    sigaction(CRAC_SAFEPOINT_SIGNAL, &sp->old_action, NULL);
+    /* A thread that did not park may still get the signal (it blocks it,
+     * or it was on its way): under the program's action, the default one
+     * ends the process.  Ours then returns at once. */
+    if (atomic_load(&sp->arrived) == crac__nthreads - 1 - sp->gone)
+        sigaction(CRAC_SAFEPOINT_SIGNAL, &sp->old_action, NULL);
 }
 
 void crac__safepoint_resume_restored(void)
@@ -293,56 +330,4 @@ void crac__safepoint_resume_restored(void)
 struct crac_img_thread *crac__thread_self_record(void)
 {
     return &crac__threads[sp->self];
-}
-
-static int still_blocking(pid_t tid)
-{
-    char path[64], buf[4096];
-    const char *blk;
-    long len;
-    usleep(20000);
-    snprintf(path, sizeof(path), "/proc/self/task/%d/status", tid);
-    len = crac__read_file(path, buf, sizeof(buf) - 1);
-    if (len <= 0)
-        return 0;
-    buf[len] = 0;
-    blk = strstr(buf, "\nSigBlk:");
-    return blk && (strtoull(blk + 8, NULL, 16) >> (CRAC_SAFEPOINT_SIGNAL - 1) & 1);
-}
-
-void crac__safepoint_check(crac_error *problems)
-{
-    pid_t ids[CRAC_MAX_THREADS];
-    int n = task_ids(ids, CRAC_MAX_THREADS);
-    pid_t self = gettid(), pid = getpid();
-    if (n == -E2BIG)
-        crac_error_add_cause(problems, crac__error_src("checker", "more than %d threads",
-                                                       CRAC_MAX_THREADS));
-    for (int i = 0; i < n; i++) {
-        char path[64], buf[4096], comm[32] = "?";
-        const char *blk, *state;
-        long len;
-        if (ids[i] == self)
-            continue;
-        snprintf(path, sizeof(path), "/proc/self/task/%d/comm", ids[i]);
-        len = crac__read_file(path, comm, sizeof(comm) - 1);
-        comm[len > 0 ? len - 1 : 0] = 0;
-        snprintf(path, sizeof(path), "/proc/self/task/%d/status", ids[i]);
-        len = crac__read_file(path, buf, sizeof(buf) - 1);
-        if (len <= 0)
-            continue;
-        buf[len] = 0;
-        blk = strstr(buf, "\nSigBlk:");
-        state = strstr(buf, "\nState:");
-        /* A thread on its way out blocks every signal for a moment: only a
-         * thread still there a little later blocks ours for good. */
-        if (blk && (strtoull(blk + 8, NULL, 16) >> (CRAC_SAFEPOINT_SIGNAL - 1) & 1) &&
-            still_blocking(ids[i]))
-            crac_error_add_cause(problems, crac__error_src("checker", "thread '%s' (tid %d) "
-                                 "blocks signal %d, which crac uses to stop threads for a "
-                                 "checkpoint", comm, ids[i], CRAC_SAFEPOINT_SIGNAL));
-        if (ids[i] == pid && state && strchr("ZX", state[8] == '\t' ? state[9] : state[8]))
-            crac_error_add_cause(problems, crac__error_src("checker", "the main thread has "
-                                 "exited (tid %d): the process cannot be restored", pid));
-    }
 }

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* Per-thread kernel state: recorded before the dump, re-established by each
- * thread itself after a restore. */
+ * thread itself after a restore; and the list of threads. */
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -32,6 +35,32 @@ void crac__thread_capture(struct crac_img_thread *t)
     }
     t->affinity_valid = syscall(SYS_sched_getaffinity, 0, sizeof(t->affinity), t->affinity) > 0;
     syscall(SYS_prctl, PR_GET_NAME, t->comm, 0, 0, 0);
+}
+
+/* Thread ids of this process, without the heap (a parked thread may hold
+ * the allocator's lock).  Returns how many, or -errno. */
+int crac__task_ids(pid_t *out, int max)
+{
+    char buf[8192];
+    int fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC), n = 0;
+    ssize_t got;
+    if (fd < 0)
+        return -errno;
+    while ((got = getdents64(fd, buf, sizeof(buf))) > 0)
+        for (ssize_t pos = 0; pos < got;) {
+            struct dirent64 *e = (struct dirent64 *)(buf + pos);
+            long tid = strtol(e->d_name, NULL, 10);
+            pos += e->d_reclen;
+            if (tid <= 0)
+                continue;
+            if (n == max) {
+                close(fd);
+                return -E2BIG;
+            }
+            out[n++] = (pid_t)tid;
+        }
+    close(fd);
+    return n;
 }
 
 static void warn(const char *what, int e)

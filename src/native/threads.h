@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Threads: the safepoint that parks every other thread inside the library
- * before the dump, and what each thread re-establishes for itself after a
- * restore (src/dump/threads.c, safepoint.c).
+ * before the dump (safepoint.c, with the ptrace helper of parker.c and the
+ * diagnostics of stuck.c), and what each thread re-establishes for itself
+ * after a restore (threads.c).
  */
 #ifndef CRAC_THREADS_H
 #define CRAC_THREADS_H
@@ -42,10 +43,54 @@ struct crac__safepoint {
 struct crac__thread_table {
     uint32_t nthreads;
     struct crac__safepoint sp;
-    unsigned char signaled[CRAC_MAX_THREADS];
+    atomic_uchar how[CRAC_MAX_THREADS]; /* CRAC__HOW_*: what the parker did to the thread */
     atomic_uchar parked[CRAC_MAX_THREADS];
     struct crac_img_thread threads[CRAC_MAX_THREADS]; /* [0] is the thread group leader */
 };
+
+/* What the parker did to a thread before it sent it the safepoint signal,
+ * for the handler to finish: the signal was unblocked (the handler blocks
+ * it again in the mask the thread returns to), and the system call it was
+ * interrupted in was rewritten to start again when the handler returns
+ * (the kernel's answer it replaced, CRAC__RESTART_*, is kept in bits 2-4). */
+#define CRAC__HOW_REBLOCK 1u
+#define CRAC__HOW_RESTART_SHIFT 2
+enum {
+    CRAC__RESTART_SYS = 1,    /* -ERESTARTSYS: restarted if the handler has SA_RESTART */
+    CRAC__RESTART_NOINTR,     /* -ERESTARTNOINTR: always restarted */
+    CRAC__RESTART_NOHAND,     /* -ERESTARTNOHAND: EINTR if a handler runs */
+    CRAC__RESTART_BLOCK,      /* -ERESTART_RESTARTBLOCK: EINTR if a handler runs */
+    CRAC__RESTART_EINTR,      /* -EINTR from a call that did nothing yet (read, epoll_wait, ...) */
+};
+
+/* The ptrace helper (parker.c): a process, not a thread (a thread cannot
+ * ptrace its own thread group), sharing our memory.  For each thread it
+ * seizes and stops it, rewrites an interrupted system call so that it
+ * starts again exactly, unblocks the safepoint signal, queues it and lets
+ * the thread go; the signal handler then parks it.  A thread it cannot
+ * seize gets the signal alone, as before.  The caller provides the memory
+ * (the dumper's scratch mapping: none of it belongs in the image). */
+struct crac__parker {
+    int32_t pid;           /* the process whose threads these are */
+    uint32_t first, end;   /* entries [first, end) of tid[] are this helper's job */
+    int32_t probe;         /* 1: only seize (and so detach) each, to see whether it can be done */
+    volatile int32_t htid; /* the helper's id; the kernel clears it when the helper ends */
+    int32_t helper;        /* the helper's pid, 0 while none runs */
+    int32_t ptracer_set;   /* PR_SET_PTRACER was set for the helper (Yama) */
+    atomic_uchar *how;     /* where to say CRAC__HOW_* per entry (NULL when probing) */
+    unsigned long cpus[16]; /* the CPUs the helper may use once it runs (our affinity) */
+    int32_t tid[CRAC_MAX_THREADS]; /* 0: not to be touched */
+    int32_t err[CRAC_MAX_THREADS]; /* errno of the ptrace step that failed, or 0 */
+    char stack[8192] __attribute__((aligned(16)));
+};
+/* Starts the helper for entries [first, end) of pk->tid (pk->pid, tid,
+ * how and probe set by the caller).  0, or -errno when no helper could be
+ * started (nothing was done then). */
+int crac__parker_start(struct crac__parker *pk, uint32_t first, uint32_t end);
+/* Waits for the helper until deadline_ms (CLOCK_MONOTONIC), kills it if it
+ * is still there then (its threads are let go by the kernel), reaps it. */
+void crac__parker_finish(struct crac__parker *pk, long deadline_ms);
+long crac__now_ms(void);
 
 /* Room for the table and a page more (safepoint.c).  It is aligned at run
  * time: an aligned attribute would align the whole .bss section, moving
@@ -69,13 +114,21 @@ void crac__thread_capture(struct crac_img_thread *t);
 /* After a restore, on the thread itself. */
 void crac__thread_apply(const struct crac_img_thread *t, int32_t rseq_offset, uint32_t rseq_size);
 
+/* Thread ids of this process, without the heap; how many, or -errno. */
+int crac__task_ids(pid_t *out, int max);
 /* Problems that would keep a thread from reaching the safepoint (it blocks
- * the signal, or it is a zombie leader), one cause each. */
+ * the signal and cannot be stopped with ptrace either, or it is a zombie
+ * leader), one cause each (stuck.c). */
 void crac__safepoint_check(crac_error *problems);
 /* Parks every thread but the caller and records each in crac__threads;
- * the caller's record is filled too (all but its CPU context).  0, or -1
- * with *err naming the threads that did not arrive (all released again). */
-int crac__safepoint_enter(long timeout_ms, crac_error **err);
+ * the caller's record is filled too (all but its CPU context).  pk is
+ * memory for the ptrace helper.  0, or -1 with *err naming the threads
+ * that did not arrive (all released again). */
+int crac__safepoint_enter(long timeout_ms, struct crac__parker *pk, crac_error **err);
+/* A thread that did not reach the safepoint in time: "'NAME' (tid N)
+ * did not stop ...: in system call X (wchan Y)" and why ptrace could not
+ * stop it either (ptrace_err, 0 if it could), into buf (stuck.c). */
+void crac__describe_stuck(pid_t tid, int ptrace_err, long timeout_ms, char *buf, size_t len);
 /* Lets the parked threads go on (no restore happened). */
 void crac__safepoint_leave(void);
 /* In the restored process, on the checkpointing thread: waits until every

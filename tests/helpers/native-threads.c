@@ -6,8 +6,6 @@
  *   native-threads main     the main thread checkpoints
  *   native-threads other    another thread checkpoints (as a control
  *                           thread would); the main thread is parked
- *   native-threads block    a thread blocks the safepoint signal: the
- *                           checkpoint must fail naming it (exit 3)
  *   native-threads serve    after restore, prints "SERVING pid" and
  *                           answers SIGUSR1 by printing "ALIVE" (for the
  *                           concurrent-instances test); runs until killed
@@ -169,19 +167,6 @@ static void *idle(void *arg)
     return (void *)(intptr_t)42;
 }
 
-static void *blocker(void *arg)
-{
-    sigset_t s;
-    (void)arg;
-    sigemptyset(&s);
-    sigaddset(&s, 62);
-    pthread_sigmask(SIG_BLOCK, &s, NULL);
-    atomic_fetch_add(&ready, 1);
-    while (!atomic_load(&stop))
-        usleep(1000);
-    return NULL;
-}
-
 static int checkpoint(void)
 {
     crac_error *err = NULL;
@@ -257,19 +242,6 @@ int main(int argc, char **argv)
     signal(SIGUSR1, on_usr1);
     signal(SIGUSR2, on_usr2);
     setvbuf(stdout, NULL, _IOLBF, 0);
-    if (!strcmp(mode, "block")) {
-        pthread_t b;
-        pthread_create(&b, NULL, blocker, NULL);
-        pthread_setname_np(b, "blocker");
-        while (atomic_load(&ready) < 1)
-            usleep(1000);
-        if (checkpoint() == 0)
-            return 1;
-        printf("PROCESS CONTINUES\n");
-        atomic_store(&stop, 1);
-        pthread_join(b, NULL);
-        return 3;
-    }
     pthread_mutex_lock(&mtx); /* before the locker starts: it must wait */
     start_threads();
     usleep(20000); /* the computing threads are well under way */
