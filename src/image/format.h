@@ -140,6 +140,8 @@ struct crac_img_vdso {
  * checkpoint where it saved its context, the others inside the safepoint
  * signal handler, whose frame on their stack holds the interrupted state. */
 #define CRAC_THR_CHECKPOINTER 1u
+#define CRAC_THR_NO_RSEQ 2u /* no rseq area registered (a thread not yet through
+                               glibc's start): none is registered at restore */
 #define CRAC_AFFINITY_WORDS 16 /* 1024 CPUs */
 struct crac_img_thread {
     struct crac_cpu_ctx ctx;

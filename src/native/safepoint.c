@@ -287,7 +287,7 @@ int crac__safepoint_enter(long timeout_ms, struct crac__parker *pk, crac_error *
     sp->self = crac__nthreads - 1;
     self = &crac__threads[sp->self];
     crac__thread_capture(self);
-    self->flags = CRAC_THR_CHECKPOINTER;
+    self->flags |= CRAC_THR_CHECKPOINTER;
     atomic_store(&parked[sp->self], 1);
     atomic_store(&sp->arrived, 0);
     atomic_store(&sp->checked_in, 0);

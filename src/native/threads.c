@@ -8,13 +8,35 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdbool.h>
 #include <sys/prctl.h>
+#include <sys/rseq.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "native/threads.h"
 #include "core/core.h"
 
 #define RSEQ_SIG 0x53053053
+
+/* Whether the kernel has this thread's rseq area registered.  A thread
+ * caught between its creation and glibc's registration in start_thread
+ * has none: registering one at restore made glibc's own registration fail
+ * (EBUSY) when the thread went on, and glibc aborts the process then.
+ * Asked by registering: EBUSY means it was; success means it was not, and
+ * is undone at once. */
+static bool rseq_registered(void)
+{
+    uint64_t tp;
+    if (!__rseq_size)
+        return false;
+    __asm__ volatile("movq %%fs:0, %0" : "=r"(tp));
+    void *area = (void *)(tp + (uint64_t)(int64_t)__rseq_offset);
+    if (syscall(SYS_rseq, area, 32, 0, RSEQ_SIG) == 0) {
+        syscall(SYS_rseq, area, 32, RSEQ_FLAG_UNREGISTER, RSEQ_SIG);
+        return false;
+    }
+    return errno == EBUSY;
+}
 
 void crac__thread_capture(struct crac_img_thread *t)
 {
@@ -35,6 +57,7 @@ void crac__thread_capture(struct crac_img_thread *t)
     }
     t->affinity_valid = syscall(SYS_sched_getaffinity, 0, sizeof(t->affinity), t->affinity) > 0;
     syscall(SYS_prctl, PR_GET_NAME, t->comm, 0, 0, 0);
+    t->flags = rseq_registered() ? 0 : CRAC_THR_NO_RSEQ;
 }
 
 /* Thread ids of this process, without the heap (a parked thread may hold
@@ -80,7 +103,7 @@ void crac__thread_apply(const struct crac_img_thread *t, int32_t rseq_offset, ui
         warn("set_robust_list", errno);
     /* Without registering again, sched_getcpu() returns stale values and
      * rseq critical sections are no longer aborted. */
-    if (rseq_size) {
+    if (rseq_size && !(t->flags & CRAC_THR_NO_RSEQ)) {
         uint64_t tp;
         __asm__ volatile("movq %%fs:0, %0" : "=r"(tp));
         if (syscall(SYS_rseq, tp + (uint64_t)(int64_t)rseq_offset, 32, 0, RSEQ_SIG) < 0)
