@@ -51,10 +51,11 @@ port=$((20000 + RANDOM % 20000))
 # The command line of each server, and how first-answer asks it.
 server_cmd() { # NAME -> sets CMD (array) and ASK (array)
     case $1 in
-    redis) CMD=(redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --dir "$work")
+    redis) mkdir -p "$work/r0"
+        CMD=(redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --dir "$work/r0")
         ASK=(--send 'PING\r\n' --expect '+PONG' "$port" -) ;;
-    redis-1m) CMD=(redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no
-        --dir "$work" --dbfilename million.rdb)
+    redis-1m) mkdir -p "$work/r1m"
+        CMD=(redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --dir "$work/r1m")
         ASK=(--send 'PING\r\n' --expect '+PONG' "$port" -) ;;
     memcached) CMD=(memcached -p "$port" -U 0 -l 127.0.0.1 -u root -t 4)
         ASK=(--send 'version\r\n' --expect 'VERSION' "$port" -) ;;
@@ -68,16 +69,16 @@ server_cmd() { # NAME -> sets CMD (array) and ASK (array)
 
 prepare() { # NAME: files the server needs
     case $1 in
-    redis-1m)
-        [ -f "$work/million.rdb" ] && return
-        redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --dir "$work" \
+    redis-1m) # its dump.rdb: a million keys, loaded by every cold start
+        [ -f "$work/r1m/dump.rdb" ] && return
+        redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --dir "$work/r1m" \
             --enable-debug-command local >/dev/null 2>&1 &
         local p=$!
         until redis-cli -p "$port" ping >/dev/null 2>&1; do sleep 0.05; done
         redis-cli -p "$port" debug populate 1000000 key 64 >/dev/null
-        redis-cli -p "$port" config set dbfilename million.rdb >/dev/null
         redis-cli -p "$port" save >/dev/null
-        kill "$p"; wait "$p" 2>/dev/null ;;
+        kill "$p"; wait "$p" 2>/dev/null
+        [ -s "$work/r1m/dump.rdb" ] || { echo "bench/servers.sh: no dump.rdb for redis-1m" >&2; exit 1; } ;;
     nginx)
         mkdir -p "$work/www" "$work/temp"
         echo hello >"$work/www/index.html"
@@ -95,9 +96,12 @@ CONF
 # timed OUT CMD...: first-answer in its own group; waits for the answer,
 # stops the server, prints the microseconds.
 timed() {
-    local out=$1 us
+    local out=$1 us i
     shift
-    setsid "$fa" --timeout 60 "${ASK[@]}" -- "$@" >"$out" 2>&1 </dev/null &
+    # The background job truncates $out only once it starts: the previous
+    # run's figures must not be there to be read meanwhile.
+    rm -f "$out"
+    setsid "$fa" --timeout 60 --log "$out.log" "${ASK[@]}" -- "$@" >"$out" 2>&1 </dev/null &
     local g=$!
     GROUPS_STARTED+=("$g")
     while ! grep -q '^us=\|^timeout=\|^exited=' "$out" 2>/dev/null; do sleep 0.01; done
@@ -105,7 +109,10 @@ timed() {
     kill -TERM "$g" 2>/dev/null
     wait "$g" 2>/dev/null
     kill -KILL -- "-$g" 2>/dev/null
-    [ -n "$us" ] || { echo "bench/servers.sh: no answer: $(cat "$out")" >&2; exit 1; }
+    # the next run must not meet this one still holding the port
+    for ((i = 0; i < 500; i++)); do listening || break; sleep 0.01; done
+    [ -n "$us" ] || cp "$out.log" "/tmp/crac-bench-fail.$$.$RANDOM.log"
+    [ -n "$us" ] || { echo "bench/servers.sh: no answer from $*: $(cat "$out"); its output: $(tail -n 5 "$out.log")" >&2; exit 1; }
     echo "$us"
 }
 
@@ -126,6 +133,12 @@ make_image() { # NAME
     "$crac" checkpoint "$g" >"$work/$1.ckpt.log" 2>&1 || { cat "$work/$1.ckpt.log" >&2; exit 1; }
     wait "$g" 2>/dev/null
 }
+# Whether anything listens on the port (a server shutting down may have
+# stopped answering before it closes its socket).
+listening() {
+    [ -n "$(ss -Hltn "sport = :$port" 2>/dev/null)" ]
+}
+
 # Asks the server once, as first-answer would, without starting anything.
 probe() {
     case ${ASK[0]} in
