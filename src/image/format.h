@@ -102,6 +102,15 @@ struct crac_img_file {
     uint32_t build_id_len; /* 0: not an ELF file with a build-id */
     uint8_t build_id[CRAC_BUILD_ID_MAX];
     uint32_t pad;
+    /* The inode's change time: any write to the file changes it, and only
+     * root can set it back.  Same device, inode and ctime at restore: the
+     * file is the one that was mapped, untouched; else its content is
+     * compared with content_hash. */
+    int64_t ctime_sec, ctime_nsec;
+    uint32_t uid;          /* owner at the checkpoint */
+    uint32_t hashed;       /* 1: content_hash holds the XXH3-64 of the whole
+                              file (files someone else than root may write) */
+    uint64_t content_hash;
 };
 
 /* The checkpointing thread's resume point (see src/dump/ctx.S). */

@@ -6,10 +6,12 @@
 #include <sys/platform/x86.h>
 #include <elf.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include "image/hash.h"
@@ -231,9 +233,58 @@ static void hex_id(const uint8_t *id, uint32_t len, char *out)
     out[2 * len] = 0;
 }
 
+int crac__file_hash(int fd, uint64_t size, uint64_t *hash)
+{
+    if (size == 0) {
+        *hash = crac__hash("", 0);
+        return 0;
+    }
+    void *p = mmap(NULL, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+    if (p == MAP_FAILED)
+        return -errno;
+    *hash = crac__hash(p, size);
+    munmap(p, size);
+    return 0;
+}
+
+/* The file is the very one that was mapped, untouched since: same device,
+ * inode and change time (any write changes it; only root can set it). */
+static bool same_inode(const struct stat *st, const struct crac_img_file *f)
+{
+    return (uint64_t)st->st_dev == f->dev && (uint64_t)st->st_ino == f->ino &&
+           st->st_ctim.tv_sec == f->ctime_sec && st->st_ctim.tv_nsec == f->ctime_nsec;
+}
+
+/* Otherwise (another machine with the same files, a file copied back, or
+ * patched in place with its size, mtime and build-id kept) its content
+ * must be what was mapped: 1 when it is, 0 when not (named in top).  A
+ * file of root's that only root may write has no recorded content: the
+ * same inode with another change time is refused (changed in place);
+ * another inode (another machine) is taken on size, mtime and build-id. */
+static int same_content(int fd, const char *path, const struct stat *st,
+                        const struct crac_img_file *f, crac_error *top)
+{
+    uint64_t h;
+    if (!f->hashed) {
+        if ((uint64_t)st->st_dev != f->dev || (uint64_t)st->st_ino != f->ino)
+            return 1;
+        crac_error_add_cause(top, crac__error_src("file", "%s changed since the checkpoint (the "
+                             "same file, changed in place: its inode change time moved)", path));
+        return 0;
+    }
+    int rc = crac__file_hash(fd, f->size, &h);
+    if (rc == 0 && h == f->content_hash)
+        return 1;
+    crac_error_add_cause(top, rc ? crac__error_src("file", "%s: cannot read it to compare it: %s",
+                                                   path, strerror(-rc))
+                                 : crac__error_src("file", "%s changed since the checkpoint (same "
+                                                   "size, mtime and build-id, other content)", path));
+    return 0;
+}
+
 /* One file: the identity the dumper recorded against what is on disk now.
- * The inode and device are not compared: an image may be restored on
- * another machine with the same files. */
+ * The inode and device need not be the same: an image may be restored on
+ * another machine with the same files; then the content is compared. */
 static void check_file(const struct crac_img *img, const struct crac_img_file *f, crac_error *top,
                        int *bad)
 {
@@ -266,6 +317,8 @@ static void check_file(const struct crac_img *img, const struct crac_img_file *f
             *bad = 1;
         }
     }
+    if (!*bad && !same_inode(&st, f) && !same_content(fd, path, &st, f, top))
+        *bad = 1;
     close(fd);
 }
 

@@ -59,7 +59,10 @@ const char *crac__img_str(const struct crac_img *img, uint32_t off);
 int crac__img_verify_pages(const struct crac_img *img, crac_error **err);
 /* "DIR: WHAT in the page data at ADDR (...)" for run k. */
 crac_error *crac__img_run_error(const struct crac_img *img, size_t k, const char *what);
-/* Every mapped file unchanged (size, mtime, build-id)?  One cause per file. */
+/* XXH3-64 of a whole file of `size` bytes, read through a mapping.  0 or -errno. */
+int crac__file_hash(int fd, uint64_t size, uint64_t *hash);
+/* Every mapped file unchanged (size, mtime, build-id; then the same inode
+ * and change time, or the same content)?  One cause per file. */
 int crac__img_check_files(const struct crac_img *img, crac_error **err);
 /* CPU features and kernel (vDSO) of this machine compatible with the image? */
 int crac__img_check_host(const struct crac_img *img, crac_error **err);
