@@ -52,7 +52,7 @@ restore "$tmp/r4.out" "$tmp/img" --env CRAC_RESTORE_POLICIES="$tmp/at-restore"
 rc=$?
 cat "$tmp/r4.out"
 [ $rc -eq 4 ] || fail "restore with a bad policies file: exit $rc, want 4 (restore error)"
-expect_in "$tmp/r4.out" "[fd-policy] policies $tmp/at-restore:2: unknown action 'clos' (error, close, reopen or ignore)"
+expect_in "$tmp/r4.out" "[fd-policy] policies $tmp/at-restore:2: unknown action 'clos' (error, close, reopen, ignore or drop)"
 expect_in "$tmp/r4.out" "crac: fd 5 reopened after the restore"
 
 # the file is gone: reopening fails after the restore, a restore error

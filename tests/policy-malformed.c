@@ -41,11 +41,11 @@ int main(void)
     static crac_resource r = {.name = "r", .before_checkpoint = before};
     CHECK(crac_context_register(crac_global_context(), &r) == 0, "register");
 
-    bad_line("file reopn", "unknown action 'reopn' (error, close, reopen or ignore)");
+    bad_line("file reopn", "unknown action 'reopn' (error, close, reopen, ignore or drop)");
     bad_line("fiel close", "unknown type 'fiel' (types: fd, file, dir, pipe, socket, device, "
              "eventfd, epoll, timerfd, signalfd, inotify, memfd, io_uring, pidfd, anon, child, "
              "timer, mapping)");
-    bad_line("file", "'file' has no action (error, close, reopen or ignore)");
+    bad_line("file", "'file' has no action (error, close, reopen, ignore or drop)");
     bad_line("file close pth=/x", "unknown key 'pth' (keys: path, fd, family, socktype, proto, "
              "listening, local-addr, local-port, remote-addr, remote-port, warn)");
     bad_line("file close path", "'path' is not KEY=VALUE");

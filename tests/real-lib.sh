@@ -25,7 +25,8 @@ need() {
 free_port() {
     local p i
     for ((i = 0; i < 50; i++)); do
-        p=$((20000 + RANDOM % 20000))
+        # below the ephemeral range (32768 and up), where clients' own ports are
+        p=$((20000 + RANDOM % 12000))
         (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return 0; }
     done
     fail "no free port found"
@@ -98,6 +99,34 @@ no_error_lines() {
         echo "--- $1:"; tail -n 30 "$1"
         fail "error lines in $1: $(head -n 3 "$tmp/errlines")"
     fi
+}
+
+# nginx_conf PORT ACCESS_LOG: $tmp/nginx.conf, one process (master_process
+# off: a master and its workers are several processes), files from
+# $tmp/www, GET /status answered "up"; ACCESS_LOG a file or "off".
+nginx_conf() {
+    mkdir -p "$tmp/www" "$tmp/temp"
+    cat >"$tmp/nginx.conf" <<CONF
+daemon off;
+master_process off;
+worker_processes 1;
+pid $tmp/nginx.pid;
+error_log $tmp/error.log warn;
+events { worker_connections 1024; }
+http {
+    access_log $2;
+    client_body_temp_path $tmp/temp/body;
+    proxy_temp_path $tmp/temp/proxy;
+    fastcgi_temp_path $tmp/temp/fastcgi;
+    uwsgi_temp_path $tmp/temp/uwsgi;
+    scgi_temp_path $tmp/temp/scgi;
+    server {
+        listen 127.0.0.1:$1 backlog=1024;
+        root $tmp/www;
+        location /status { return 200 "up\n"; }
+    }
+}
+CONF
 }
 
 img="$tmp/img"

@@ -12,30 +12,9 @@
 need nginx curl
 
 port=$(free_port)
-mkdir -p "$tmp/www" "$tmp/temp"
+nginx_conf "$port" "$tmp/access.log"
 echo "hello from nginx" >"$tmp/www/index.html"
 head -c 300000 /dev/urandom >"$tmp/www/big.bin"
-cat >"$tmp/nginx.conf" <<CONF
-daemon off;
-master_process off;
-worker_processes 1;
-pid $tmp/nginx.pid;
-error_log $tmp/error.log warn;
-events { worker_connections 256; }
-http {
-    access_log $tmp/access.log;
-    client_body_temp_path $tmp/temp/body;
-    proxy_temp_path $tmp/temp/proxy;
-    fastcgi_temp_path $tmp/temp/fastcgi;
-    uwsgi_temp_path $tmp/temp/uwsgi;
-    scgi_temp_path $tmp/temp/scgi;
-    server {
-        listen 127.0.0.1:$port;
-        root $tmp/www;
-        location /status { return 200 "up\n"; }
-    }
-}
-CONF
 get() { curl -sf --max-time 5 "http://127.0.0.1:$port/${1:-}"; }
 serve "$tmp/nginx.out" nginx -e "$tmp/error.log" -p "$tmp" -c "$tmp/nginx.conf"
 until_ok 10 get status

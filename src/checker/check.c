@@ -40,15 +40,16 @@ static void report_fd(const struct crac__fd_info *fi, const struct crac__decisio
     free(msg);
 }
 
-/* The rules' decision for every descriptor; gone[i]: the policies close it. */
+/* The rules' decision for every descriptor, and what they make of it for
+ * the engine (enum crac__fd_fate). */
 static void decide_all(const struct crac__engine *engine, const struct crac__fd_table *t,
-                       struct crac__fd_info *fi, struct crac__decision *d, bool *gone,
+                       struct crac__fd_info *fi, struct crac__decision *d, uint8_t *fate,
                        crac_error *problems)
 {
     for (size_t i = 0; i < t->n; i++) {
         int rc = crac__fd_inspect(t->fds[i], fi);
         memset(&d[i], 0, sizeof(d[i])); /* closed meanwhile, by another thread: not reported */
-        gone[i] = false;
+        fate[i] = CRAC__FATE_ENGINE;
         if (rc == -EBADF || rc == -ENOENT)
             continue;
         if (rc < 0) {
@@ -57,14 +58,17 @@ static void decide_all(const struct crac__engine *engine, const struct crac__fd_
             continue;
         }
         crac__decide(fi, engine, &d[i]);
-        gone[i] = d[i].action == CRAC__ACT_CLOSE || d[i].action == CRAC__ACT_REOPEN;
+        if (d[i].action == CRAC__ACT_CLOSE || d[i].action == CRAC__ACT_REOPEN)
+            fate[i] = CRAC__FATE_CLOSED;
+        else if (d[i].action == CRAC__ACT_DROP)
+            fate[i] = CRAC__FATE_DROPPED;
     }
 }
 
 /* With no rule, an engine that brings descriptors back says which (the
  * native engine); what it cannot is an error, saying why. */
 static void engine_verdicts(const struct crac__engine *engine, const struct crac__fd_table *t,
-                            struct crac__decision *d, const bool *gone)
+                            struct crac__decision *d, const uint8_t *fate)
 {
     struct crac__fd_verdict *v;
     if (!engine || !engine->fds_check || !t->n)
@@ -74,7 +78,7 @@ static void engine_verdicts(const struct crac__engine *engine, const struct crac
             snprintf(d[i].why, sizeof(d[i].why), "out of memory");
         return;
     }
-    engine->fds_check(t->fds, gone, t->n, v);
+    engine->fds_check(t->fds, fate, t->n, v);
     for (size_t i = 0; i < t->n; i++)
         crac__decide_default(&d[i], &v[i]);
     free(v);
@@ -86,18 +90,18 @@ static void check_fds(const struct crac__engine *engine, crac_error *problems)
     int rc = crac__fd_table_read(&t);
     struct crac__fd_info *fi = malloc(sizeof(*fi));
     struct crac__decision *d = rc == 0 ? calloc(t.n + 1, sizeof(*d)) : NULL;
-    bool *gone = rc == 0 ? calloc(t.n + 1, sizeof(*gone)) : NULL;
-    if (rc < 0 || !fi || !d || !gone) {
+    uint8_t *fate = rc == 0 ? calloc(t.n + 1, sizeof(*fate)) : NULL;
+    if (rc < 0 || !fi || !d || !fate) {
         crac_error_add_cause(problems, crac__error_src("checker",
             "cannot list the open descriptors: %s", strerror(rc < 0 ? -rc : ENOMEM)));
     } else {
-        decide_all(engine, &t, fi, d, gone, problems);
-        engine_verdicts(engine, &t, d, gone);
+        decide_all(engine, &t, fi, d, fate, problems);
+        engine_verdicts(engine, &t, d, fate);
         for (size_t i = 0; i < t.n; i++)
             if (d[i].action == CRAC__ACT_ERROR && crac__fd_inspect(t.fds[i], fi) == 0)
                 report_fd(fi, &d[i], &t, problems);
     }
-    free(gone);
+    free(fate);
     free(d);
     free(fi);
     crac__fd_table_free(&t);

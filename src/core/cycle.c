@@ -120,6 +120,7 @@ static int run_engine(struct crac__cp_request *req, crac_error *cp)
     crac_error *e = NULL;
     char *notes = req->dry_run ? NULL : make_notes(&req->notes_len);
     req->notes = notes;
+    req->ndropped = crac__fd_policy_dropped(&req->dropped);
     crac__log("engine %s: checkpoint%s", engine->name,
               req->dry_run ? " (dry run)" : "");
     int r = engine->checkpoint(req, &e);

@@ -12,11 +12,12 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include "crac.h"
 
 /* Bumped whenever struct crac__engine or its request changes incompatibly. */
-#define CRAC__ENGINE_ABI 3
+#define CRAC__ENGINE_ABI 4
 
 /* What engine->checkpoint() returns. */
 enum crac__cp_result {
@@ -59,9 +60,20 @@ struct crac__cp_request {
     const char *notes;
     size_t notes_len;
     const struct crac__cp_hooks *hooks; /* never NULL */
+    /* Descriptors a `drop` rule names: the process keeps them; the image
+     * holds, on their numbers, sockets whose peer has closed. */
+    const int *dropped;
+    size_t ndropped;
 };
 
 /* What an engine that brings descriptors back itself says of one. */
+/* What the rules made of a descriptor, for engine->fds_check(). */
+enum crac__fd_fate {
+    CRAC__FATE_ENGINE = 0,  /* no rule: the engine brings it back if it can */
+    CRAC__FATE_CLOSED = 1,  /* the policies close it before the checkpoint */
+    CRAC__FATE_DROPPED = 2, /* kept open; an instance gets it back closed by its peer */
+};
+
 struct crac__fd_verdict {
     bool saved;     /* restored exactly: same number, same flags, same state */
     char why[256];  /* if not, why ("its read end is held by another process") */
@@ -87,7 +99,7 @@ struct crac__engine {
      * first (they may be the other end of a pipe, or watched by an epoll).
      * The checkpoint then saves exactly these.  NULL: the engine keeps no
      * descriptor of its own accord. */
-    void (*fds_check)(const int *fds, const bool *gone, size_t n, struct crac__fd_verdict *out);
+    void (*fds_check)(const int *fds, const uint8_t *fate, size_t n, struct crac__fd_verdict *out);
     /* Takes the checkpoint.  Returns an enum crac__cp_result. */
     int (*checkpoint)(const struct crac__cp_request *req, crac_error **err);
 };

@@ -28,7 +28,7 @@ static const char *str(const struct crac_img *img, uint32_t off)
 
 static const char *const kind_names[CRAC_FDK_MAX + 1] = {
     "?", "regular file", "directory", "device", "pipe", "socket pair", "socket",
-    "eventfd", "timerfd", "signalfd", "epoll",
+    "eventfd", "timerfd", "signalfd", "epoll", "dropped connection",
 };
 
 const char *crac__img_fd_kind_name(uint32_t kind)
@@ -286,6 +286,9 @@ void crac__img_fd_describe(const struct crac_img *img, const struct crac_img_fd 
         break;
     case CRAC_FDK_EPOLL:
         epoll_text(img, o, buf, size);
+        break;
+    case CRAC_FDK_GONE:
+        snprintf(buf, size, "connection dropped by a policy: comes back closed by its peer");
         break;
     default:
         snprintf(buf, size, "?");

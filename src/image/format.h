@@ -216,7 +216,9 @@ enum crac_img_fd_kind {
     CRAC_FDK_TIMERFD = 8,
     CRAC_FDK_SIGNALFD = 9,
     CRAC_FDK_EPOLL = 10,
-    CRAC_FDK_MAX = 10,
+    CRAC_FDK_GONE = 11,      /* a connection a `drop` rule named: made again as a
+                                unix stream socket whose peer has closed */
+    CRAC_FDK_MAX = 11,
 };
 
 /* Descriptor numbers a saved process may use (RLIMIT_NOFILE's usual hard

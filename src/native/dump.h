@@ -39,6 +39,8 @@ struct crac__dump {
     bool replace;          /* dest exists (an older image) and is replaced */
     int meta_fd, pages_fd, pagemap_fd;
     int lock_fd;           /* flock on tmp while it is written (dump.c) */
+    const int *dropped;    /* the request's `drop` descriptors (fds_run.c) */
+    size_t ndropped;
     /* scratch: one mapping, excluded from the image */
     void *scratch;
     size_t scratch_len;

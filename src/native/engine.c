@@ -185,6 +185,8 @@ static int native_checkpoint(const struct crac__cp_request *req, crac_error **er
     t[0] = now_ns();
     if (!(d = crac__dump_prepare(req->dest, err)))
         return CRAC__CP_FAILED;
+    d->dropped = req->dropped;
+    d->ndropped = req->ndropped;
     /* The safepoint takes a signal: its action is recorded first.  The
      * rest of the process state is recorded once the page data is
      * written, while the disk works on it. */

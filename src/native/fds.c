@@ -137,6 +137,12 @@ static int inspect(struct crac__fdent *e)
     classify(e, link);
     if (e->flags & O_ASYNC)
         crac__fdscan_refuse(e, "it has O_ASYNC set: signal-driven I/O is not restored", -1);
+    if (e->dropped) {
+        /* what it is no longer matters: an instance gets a socket whose
+         * peer has closed, the process keeps the real one */
+        e->rec.kind = CRAC_FDK_GONE;
+        e->why = NULL;
+    }
     return 0;
 }
 
@@ -149,10 +155,11 @@ static int read_objects(struct crac__fdscan *s)
         int rc;
         if (e->gone || e->same != (int)i || e->why)
             continue;
-        if ((n = readlink(crac__fdscan_path(path, "/proc/self/fd/", e->fd), link, sizeof(link) - 1)) < 0)
-            return -errno;
-        link[n] = '\0';
-        if ((rc = read_object(s, e, link)) < 0)
+        n = readlink(crac__fdscan_path(path, "/proc/self/fd/", e->fd), link, sizeof(link) - 1);
+        rc = n < 0 ? -errno : (link[n] = '\0', read_object(s, e, link));
+        if ((rc == -EBADF || rc == -ENOENT) && !s->capture)
+            e->gone = true; /* closed meanwhile by another thread: the check goes on */
+        else if (rc < 0)
             return rc;
     }
     return 0;
@@ -189,8 +196,10 @@ int crac__fdscan_run(struct crac__fdscan *s)
     for (size_t i = 0; i < s->n; i++) {
         struct crac__fdent *e = &s->ents[i];
         rc = inspect(e);
-        if (rc == -EBADF && !s->capture) {
-            e->gone = true; /* closed meanwhile by another thread */
+        if ((rc == -EBADF || rc == -ENOENT) && !s->capture) {
+            /* closed meanwhile by another thread (fstat says EBADF, the
+             * link in /proc ENOENT, depending on when) */
+            e->gone = true;
             e->rec.kind = 0;
         } else if (rc < 0) {
             return rc;

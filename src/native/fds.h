@@ -22,7 +22,7 @@ struct crac__dump;
 struct crac__fd_verdict;
 
 /* engine->fds_check of the native engine (heap allowed, nothing changed). */
-void crac__fds_check(const int *fds, const bool *gone, size_t n, struct crac__fd_verdict *out);
+void crac__fds_check(const int *fds, const uint8_t *fate, size_t n, struct crac__fd_verdict *out);
 /* At the checkpoint, the other threads parked: every descriptor but 0-2,
  * the library's and the dumper's, into d->fdscan's records and data.  0,
  * or -errno with d->err_what set (-ECANCELED: one cannot be restored; it
@@ -35,6 +35,7 @@ struct crac__fdent {
     int flags;          /* F_GETFL */
     bool cloexec;
     bool gone;          /* check only: the policies close it before the checkpoint */
+    bool dropped;       /* a `drop` rule: saved as a socket whose peer has closed */
     int same;           /* index of the first descriptor of its open file description */
     struct stat st;
     const char *why;    /* NULL: brought back; else why not, "%d" standing for why_fd */

@@ -40,7 +40,7 @@ static void why_text(const struct crac__fdent *e, char *buf, size_t size)
     buf[o] = '\0';
 }
 
-void crac__fds_check(const int *fds, const bool *gone, size_t n, struct crac__fd_verdict *out)
+void crac__fds_check(const int *fds, const uint8_t *fate, size_t n, struct crac__fd_verdict *out)
 {
     size_t len = crac__fdscan_size();
     void *area = n <= CRAC__FDSCAN_MAX ? mmap(NULL, len, PROT_READ | PROT_WRITE,
@@ -51,7 +51,8 @@ void crac__fds_check(const int *fds, const bool *gone, size_t n, struct crac__fd
     if (area != MAP_FAILED) {
         s = crac__fdscan_init(area);
         for (size_t i = 0; i < n; i++)
-            s->ents[i] = (struct crac__fdent){.fd = fds[i], .gone = gone[i]};
+            s->ents[i] = (struct crac__fdent){.fd = fds[i], .gone = fate[i] == CRAC__FATE_CLOSED,
+                                              .dropped = fate[i] == CRAC__FATE_DROPPED};
         s->n = n;
         rc = crac__fdscan_run(s);
     }
@@ -60,8 +61,10 @@ void crac__fds_check(const int *fds, const bool *gone, size_t n, struct crac__fd
         if (rc < 0)
             snprintf(out[i].why, sizeof(out[i].why), "the native engine could not look at the "
                      "descriptors: %s", n > CRAC__FDSCAN_MAX ? "too many" : strerror(-rc));
-        else if ((out[i].saved = !s->ents[i].gone && !crac__fdscan_refused(s, &s->ents[i])))
-            out[i].why[0] = '\0';
+        else if ((out[i].saved = (s->ents[i].gone && fate[i] != CRAC__FATE_CLOSED) ||
+                                 (!s->ents[i].gone && !crac__fdscan_refused(s, &s->ents[i]))))
+            out[i].why[0] = '\0'; /* (gone without a rule: closed meanwhile, nothing to say;
+                                     the checkpoint looks again with the threads parked) */
         else
             why_text(&s->ents[i], out[i].why, sizeof(out[i].why));
     }
@@ -83,6 +86,15 @@ static bool excluded(const struct crac__dump *d, int fd, int dir)
 {
     return fd <= 2 || fd == dir || fd == d->pages_fd || fd == d->pagemap_fd ||
            fd == d->meta_fd || fd == d->lock_fd || crac__fd_is_library(fd);
+}
+
+/* Whether a `drop` rule names fd (the request's list, kept in d). */
+static bool dropped(const struct crac__dump *d, int fd)
+{
+    for (size_t i = 0; i < d->ndropped; i++)
+        if (d->dropped[i] == fd)
+            return true;
+    return false;
 }
 
 /* Every open descriptor that is the program's, ascending (getdents64: no
@@ -110,7 +122,7 @@ static int list_fds(struct crac__fdscan *s, const struct crac__dump *d)
                 s->ents[k] = s->ents[k - 1];
                 k--;
             }
-            s->ents[k] = (struct crac__fdent){.fd = fd};
+            s->ents[k] = (struct crac__fdent){.fd = fd, .dropped = dropped(d, fd)};
         }
     }
     close(dir);

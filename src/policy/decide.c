@@ -60,6 +60,13 @@ void crac__decide(const struct crac__fd_info *fi, const struct crac__engine *eng
         d->action = CRAC__ACT_ERROR;
     } else if (d->action == CRAC__ACT_REOPEN && !reopenable(fi, d->why, sizeof(d->why))) {
         d->action = CRAC__ACT_ERROR;
+    } else if (d->action == CRAC__ACT_DROP && fi->kind != CRAC__FD_SOCKET) {
+        snprintf(d->why, sizeof(d->why), "drop applies to sockets (a connection the process keeps "
+                 "and an instance gets back closed by its peer), not to a %s",
+                 crac__fd_kind_name(fi->kind));
+        d->action = CRAC__ACT_ERROR;
+    } else if (d->action == CRAC__ACT_DROP && engine_keeps_fds(engine)) {
+        d->action = CRAC__ACT_IGNORE; /* the process keeps it, and there is no instance */
     }
 }
 

@@ -45,6 +45,8 @@ static size_t n_entries, cap_entries;
 static char *summary;           /* the last cycle's actions, for crac__fd_handler_summary */
 static pthread_mutex_t summary_lock = PTHREAD_MUTEX_INITIALIZER; /* read outside cycles */
 static bool registered;
+static int *drops;              /* descriptors a `drop` rule names (this cycle) */
+static size_t ndrops, cap_drops;
 static const struct crac__cycle *cycle; /* the cycle under way, NULL outside */
 
 static void warn_line(const struct entry *e, const char *what)
@@ -68,6 +70,7 @@ static void clear(void)
         crac__reopen_free(&entries[i].ro);
     }
     n_entries = 0;
+    ndrops = 0;
 }
 
 /* Records what to do with one descriptor.  0, or -1 with *err. */
@@ -158,6 +161,26 @@ static void make_summary(void)
     pthread_mutex_unlock(&summary_lock);
 }
 
+static crac_error *add_drop(int fd)
+{
+    if (ndrops == cap_drops) {
+        size_t cap = cap_drops ? cap_drops * 2 : 16;
+        int *n = realloc(drops, cap * sizeof(*n));
+        if (!n)
+            return crac__error_src("crac", "out of memory");
+        drops = n;
+        cap_drops = cap;
+    }
+    drops[ndrops++] = fd;
+    return NULL;
+}
+
+size_t crac__fd_policy_dropped(const int **fds)
+{
+    *fds = drops;
+    return ndrops;
+}
+
 /* Decides for every descriptor; closes nothing until all were looked at,
  * so a failure leaves every descriptor open. */
 static crac_error *collect(const struct crac__engine *engine, struct crac__fd_table *t)
@@ -173,6 +196,8 @@ static crac_error *collect(const struct crac__engine *engine, struct crac__fd_ta
         crac__decide(fi, engine, &d);
         if (d.action == CRAC__ACT_CLOSE || d.action == CRAC__ACT_REOPEN)
             add_entry(fi, &d, t, &err);
+        else if (d.action == CRAC__ACT_DROP)
+            err = add_drop(fi->fd);
     }
     free(fi);
     return err;

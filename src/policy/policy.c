@@ -21,8 +21,8 @@ static struct crac__ruleset file_rules, restore_rules;
 
 const char *crac__action_name(enum crac__action a)
 {
-    static const char *const names[] = {"error", "close", "reopen", "ignore", "save"};
-    return (unsigned)a < 5 ? names[a] : "?";
+    static const char *const names[] = {"error", "close", "reopen", "ignore", "save", "drop"};
+    return (unsigned)a < 6 ? names[a] : "?";
 }
 
 /* The type a descriptor kind matches (besides `fd`). */

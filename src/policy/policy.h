@@ -23,6 +23,8 @@ enum crac__action {
     CRAC__ACT_IGNORE, /* leave it open: only for engines that keep descriptors */
     CRAC__ACT_SAVE,   /* no rule, and the engine brings it back itself (native);
                          not a rule's action */
+    CRAC__ACT_DROP,   /* a connection: left open in the process that goes on;
+                         an instance gets a socket whose peer has closed */
 };
 const char *crac__action_name(enum crac__action a);
 
@@ -82,6 +84,9 @@ void crac__policy_cycle_end(void);
  * FILE:LINE)\n"; "" when nothing, NULL when out of memory.  Caller frees.
  * For the image's notes (`crac image info`). */
 char *crac__fd_handler_summary(void);
+/* The descriptors a `drop` rule named in this cycle (the FD tier found
+ * them before the checkpoint); for the engine request.  How many. */
+size_t crac__fd_policy_dropped(const int **fds);
 /* For engines that park the other threads (engine->parks_threads), through
  * the request's hooks: with the other threads parked, closes what the
  * policies said to close or reopen (the FD tier only prepared it). */

@@ -249,12 +249,16 @@ static int check_action(struct ctx *c, const struct crac__rule *r)
     if (r->action == CRAC__ACT_REOPEN && r->type != CRAC__PT_FILE && r->type != CRAC__PT_DIR &&
         r->type != CRAC__PT_SOCKET && r->type != CRAC__PT_FD)
         return bad(c, "reopen applies to files, directories and listening sockets, not to %s", t);
+    if (r->action == CRAC__ACT_DROP && r->type != CRAC__PT_SOCKET && r->type != CRAC__PT_FD)
+        return bad(c, "drop applies to sockets, not to %s", t);
     return 0;
 }
 
 static int parse_rule(struct ctx *c, char **w, int n, struct crac__rule *r)
 {
-    static const char *const actions[] = {"error", "close", "reopen", "ignore", NULL};
+    static const char *const actions[] = {"error", "close", "reopen", "ignore", "drop", NULL};
+    static const enum crac__action act[] = {CRAC__ACT_ERROR, CRAC__ACT_CLOSE, CRAC__ACT_REOPEN,
+                                            CRAC__ACT_IGNORE, CRAC__ACT_DROP};
     *r = (struct crac__rule){.warn = true, .fd_lo = -1, .fd_hi = -1, .proto = -1,
                              .listening = -1, .lport_lo = -1, .lport_hi = -1,
                              .rport_lo = -1, .rport_hi = -1, .line = c->line};
@@ -267,13 +271,13 @@ static int parse_rule(struct ctx *c, char **w, int n, struct crac__rule *r)
                       "timer, mapping)", w[0]);
     r->type = (enum crac__ptype)t;
     if (n < 2)
-        return bad(c, "'%s' has no action (error, close, reopen or ignore)", w[0]);
+        return bad(c, "'%s' has no action (error, close, reopen, ignore or drop)", w[0]);
     int a = 0;
     while (actions[a] && strcmp(actions[a], w[1]))
         a++;
     if (!actions[a])
-        return bad(c, "unknown action '%s' (error, close, reopen or ignore)", w[1]);
-    r->action = (enum crac__action)a;
+        return bad(c, "unknown action '%s' (error, close, reopen, ignore or drop)", w[1]);
+    r->action = act[a];
     if (check_action(c, r))
         return -1;
     unsigned seen = 0;

@@ -59,6 +59,20 @@ static int open_file(struct crac__fdplan *p, size_t i)
     return rc;
 }
 
+/* A connection a `drop` rule named: the instance gets, on its number, a
+ * socket whose peer has closed (reads return 0, writes EPIPE), so that the
+ * program finds it closed by its client, as it is: the client was the
+ * saved process's, not this instance's. */
+static int make_gone(struct crac__fdplan *p, const struct crac_img_fd *f)
+{
+    int sv[2];
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | (f->flags & O_NONBLOCK ? SOCK_NONBLOCK : 0),
+                   0, sv) < 0)
+        return fail(p, "socketpair");
+    close(sv[1]);
+    return sv[0];
+}
+
 static int make_eventfd(struct crac__fdplan *p, const struct crac_img_fd *f)
 {
     int fd = eventfd(0, EFD_CLOEXEC | (f->flags & O_NONBLOCK ? EFD_NONBLOCK : 0) |
@@ -166,6 +180,9 @@ int crac__fdmake(struct crac__fdplan *p, size_t i)
         break;
     case CRAC_FDK_SOCKET:
         got = make_socket(p, f);
+        break;
+    case CRAC_FDK_GONE:
+        got = make_gone(p, f);
         break;
     case CRAC_FDK_PIPE:
         return crac__fdmake_pipe(p, i);

@@ -24,6 +24,7 @@ static const enum crac__fd_kind kinds[CRAC_FDK_MAX + 1] = {
     [CRAC_FDK_SOCKETPAIR] = CRAC__FD_SOCKET, [CRAC_FDK_SOCKET] = CRAC__FD_SOCKET,
     [CRAC_FDK_EVENTFD] = CRAC__FD_EVENTFD, [CRAC_FDK_TIMERFD] = CRAC__FD_TIMERFD,
     [CRAC_FDK_SIGNALFD] = CRAC__FD_SIGNALFD, [CRAC_FDK_EPOLL] = CRAC__FD_EPOLL,
+    [CRAC_FDK_GONE] = CRAC__FD_SOCKET,
 };
 
 static const char *const links[CRAC_FDK_MAX + 1] = {
