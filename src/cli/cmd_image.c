@@ -9,6 +9,7 @@
 #include "cli/cli.h"
 #include "cli/util.h"
 #include "image/image.h"
+#include "restore/restore.h"
 #include "restore/trust.h"
 
 static const char usage[] =
@@ -239,6 +240,7 @@ static int verify(const struct image_args *a, struct crac_img *img, crac_error *
     uint8_t *runs = NULL;
     int rc = crac__img_verify_pages(img, err) || crac__img_check_files(img, err) ||
              crac__img_check_fd_files(img, err) || crac__img_check_host(img, err) ||
+             crac__restore_validate(img, false, err) ||
              (a->trust_key && (crac__sign_verify(img, a->trust_key, &runs, err) ||
                                crac__sign_verify_pages(img, runs, err)));
     free(runs);

@@ -13,9 +13,6 @@
 #include <stdint.h>
 #include "image/image.h"
 
-/* Sets *err to "DIR: <what>" (source "image") and returns -1. */
-int crac__img_refuse(const struct crac_img *img, crac_error **err, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
 /* Whether off names a string of the table (which ends in a NUL). */
 bool crac__img_str_ok(const struct crac_img *img, uint32_t off);
 

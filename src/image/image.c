@@ -352,15 +352,3 @@ const char *crac__img_label(const struct crac_img *img, const char *key)
             return img->labels + i + klen + 1;
     return NULL;
 }
-
-const char *crac__region_kind_name(uint32_t kind)
-{
-    switch (kind) {
-    case CRAC_RGN_ANON: return "anon";
-    case CRAC_RGN_FILE: return "file";
-    case CRAC_RGN_HEAP: return "heap";
-    case CRAC_RGN_STACK: return "stack";
-    case CRAC_RGN_SHARED_FILE: return "shared-file";
-    }
-    return "?";
-}

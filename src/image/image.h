@@ -54,6 +54,10 @@ int crac__img_write_meta(int fd, const struct crac_img *p, uint64_t pages_size);
  * agree with).  Page data is not read. */
 int crac__img_open(const char *dir, struct crac_img *img, crac_error **err);
 void crac__img_close(struct crac_img *img);
+/* Sets *err to "DIR: <what>" (source "image") and returns -1: a refusal of
+ * the image that names the entry, the field and the problem. */
+int crac__img_refuse(const struct crac_img *img, crac_error **err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* The saved region holding addr, or NULL (in an opened image). */
 const struct crac_img_region *crac__img_region_at(const struct crac_img *img, uint64_t addr);
 /* Whether [addr, addr + len) is saved memory, without a gap, with at least
