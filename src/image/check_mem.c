@@ -108,6 +108,12 @@ static int check_runs(const struct crac_img *img, size_t i, struct walk *w, crac
             return crac__img_refuse(img, err, RGN ": run %" PRIu64 " (%" PRIu64 " pages at %#"
                                     PRIx64 ") outside the region or not after the run before",
                                     i, r->start, r->end, k, run->npages, run->addr);
+        /* the dumper makes runs as long as they can be: one ends where the
+         * next begins only when it is full */
+        if (k > r->runs_first && run->addr == at && img->runs[k - 1].npages != CRAC_RUN_MAX_PAGES)
+            return crac__img_refuse(img, err, RGN ": run %" PRIu64 " at %#" PRIx64 " goes on from "
+                                    "run %" PRIu64 ", which is not full", i, r->start, r->end, k,
+                                    run->addr, k - 1);
         if (run->file_off != w->pages_off || len > img->hdr->pages_size - w->pages_off)
             return crac__img_refuse(img, err, RGN ": run %" PRIu64 " at offset %#" PRIx64 " of "
                                     "the pages file, %#" PRIx64 " expected (%" PRIu64 " bytes)",

@@ -2,9 +2,9 @@
 /*
  * The thread records.  The blob jumps into each saved context: its
  * instruction pointer must be saved code, its stack pointer saved writable
- * memory, its thread pointer a saved TLS block (the kernel refuses one
- * beyond the user address space: the blob would die), MXCSR without
- * reserved bits (ldmxcsr faults).  Then each thread re-registers what the
+ * memory where the dumper saved that thread's stack, its thread pointer a
+ * saved TLS block (the kernel refuses one beyond the user address space:
+ * the blob would die), MXCSR without reserved bits (ldmxcsr faults).  Then each thread re-registers what the
  * kernel keeps per thread, writing to some of it at once (its cached tid)
  * or later (the robust list at exit, rseq on every preemption, the
  * alternate stack on a signal): each must be saved writable memory.
@@ -56,6 +56,26 @@ static const char *kernel_problem(const struct crac_img *img, const struct crac_
     return NULL;
 }
 
+/* The dumper saves a thread's stack from its stack pointer up, less the
+ * 128-byte red zone, and nothing below: the page the pointer is in (which
+ * holds return addresses: never all zero) is saved, no page under the red
+ * zone is. */
+static const char *stack_problem(const struct crac_img *img, const struct crac_img_thread *t)
+{
+    const struct crac_img_region *r = crac__img_region_at(img, t->ctx.rsp - 8);
+    uint64_t dead = (t->ctx.rsp - 128) & ~(CRAC_PAGE - 1), top = t->ctx.rsp - 8;
+    bool saved = false;
+    if (!r || r->kind == CRAC_RGN_FILE || r->kind == CRAC_RGN_SHARED_FILE)
+        return NULL;
+    for (uint64_t k = r->runs_first; k < r->runs_first + r->runs_count; k++) {
+        const struct crac_img_run *run = &img->runs[k];
+        if (run->addr < dead)
+            return "stack saved below its stack pointer";
+        saved |= top >= run->addr && top - run->addr < run->npages * CRAC_PAGE;
+    }
+    return saved ? NULL : "the stack page its stack pointer is in is not saved";
+}
+
 static const char *thread_problem(const struct crac_img *img, const struct crac_img_thread *t)
 {
     const char *why = ctx_problem(img, &t->ctx);
@@ -69,29 +89,36 @@ static const char *thread_problem(const struct crac_img *img, const struct crac_
         return "affinity flag neither 0 nor 1";
     if (!memchr(t->comm, 0, sizeof(t->comm)))
         return "name not terminated";
-    return kernel_problem(img, t);
+    return (why = stack_problem(img, t)) ? why : kernel_problem(img, t);
 }
 
-static int cmp_tid(const void *a, const void *b)
+static int cmp_u64(const void *a, const void *b)
 {
-    int32_t x = *(const int32_t *)a, y = *(const int32_t *)b;
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
     return (x > y) - (x < y);
 }
 
-/* Each thread id once. */
-static int check_unique(const struct crac_img *img, crac_error **err)
+enum { TID, STACK, TLS };
+
+/* Each thread id once, each stack pointer (two threads never run on the
+ * same stack at the same place) and each thread pointer (a TLS block is
+ * one thread's). */
+static int check_unique(const struct crac_img *img, int what, crac_error **err)
 {
-    int32_t *tids = malloc(img->nthreads * sizeof(*tids));
+    static const char *const names[] = {"thread id", "stack pointer", "thread pointer"};
+    uint64_t *v = malloc(img->nthreads * sizeof(*v));
     int rc = 0;
-    if (!tids)
+    if (!v)
         return crac__img_refuse(img, err, "out of memory");
     for (size_t i = 0; i < img->nthreads; i++)
-        tids[i] = img->threads[i].tid;
-    qsort(tids, img->nthreads, sizeof(*tids), cmp_tid);
+        v[i] = what == TID     ? (uint64_t)img->threads[i].tid
+               : what == STACK ? img->threads[i].ctx.rsp : img->threads[i].ctx.fsbase;
+    qsort(v, img->nthreads, sizeof(*v), cmp_u64);
     for (size_t i = 1; i < img->nthreads && !rc; i++)
-        if (tids[i] == tids[i - 1])
-            rc = crac__img_refuse(img, err, "threads: thread id %d appears twice", tids[i]);
-    free(tids);
+        if (v[i] == v[i - 1])
+            rc = crac__img_refuse(img, err, "threads: %s %#" PRIx64 " appears twice", names[what],
+                                  v[i]);
+    free(v);
     return rc;
 }
 
@@ -116,5 +143,6 @@ int crac__img_check_threads(const struct crac_img *img, crac_error **err)
     if (checkpointers != 1)
         return crac__img_refuse(img, err, "threads: %zu marked as the one that checkpointed",
                                 checkpointers);
-    return check_unique(img, err);
+    return check_unique(img, TID, err) || check_unique(img, STACK, err) ||
+                   check_unique(img, TLS, err) ? -1 : 0;
 }

@@ -188,7 +188,8 @@ int crac__restore_validate(const struct crac_img *img, bool saved_ids, crac_erro
 {
     if (check_low(img, err) || check_data_limit(img, err) || check_auxv_size(img, err) ||
         check_vdso(img, err) || check_file_sizes(img, err) || check_mxcsr(img, err) ||
-        check_counts(img, saved_ids, err))
+        check_counts(img, saved_ids, err) || crac__restore_validate_elf(img, err) ||
+        crac__restore_validate_threads(img, err))
         return -1;
     return 0;
 }
