@@ -10,7 +10,7 @@
 # its edits and the command that reproduces it, and the script fails.
 #
 #   fuzz/restore-accepted.sh [--count N] [--tries M] [--seed S] [--edits K]
-#                            [--corpus DIR] [--keep DIR]
+#                            [--corpus DIR] [--keep DIR] [--timeout SECONDS]
 #
 # Images come from fuzz-gen: random edits of a fresh seed image (N accepted
 # kept out of at most M made, default 200 of 20000), or with --corpus, the
@@ -21,7 +21,7 @@
 set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${CRAC_BUILD:-$top/build}
-count=200 tries=20000 seed=1 edits=2 corpus="" keep=""
+count=200 tries=20000 seed=1 edits=2 corpus="" keep="" timeout=10
 while [ $# -gt 0 ]; do
     case $1 in
     --count) count=$2; shift 2 ;;
@@ -30,7 +30,8 @@ while [ $# -gt 0 ]; do
     --edits) edits=$2; shift 2 ;;
     --corpus) corpus=$2; shift 2 ;;
     --keep) keep=$2; shift 2 ;;
-    -h | --help) sed -n '3,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --timeout) timeout=$2; shift 2 ;;
+    -h | --help) sed -n '3,/^set -u/{/^set -u/d;s/^# \{0,1\}//;p}' "$0"; exit 0 ;;
     *) echo "restore-accepted: unknown option '$1' (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -53,7 +54,7 @@ declare -A program
 for img in "$work"/images/[0-9]*; do
     [ -d "$img" ] || continue
     total=$((total + 1))
-    verdict=$("$build/fuzz/restore-watch" -t 10 -o "$img/out" "$img" -- \
+    verdict=$("$build/fuzz/restore-watch" -t "$timeout" -o "$img/out" "$img" -- \
         "$build/crac" restore --pid new "$img")
     case $verdict in
     "exit 0" | "exit 1")

@@ -27,7 +27,9 @@ static const char *ctx_problem(const struct crac_img *img, const struct crac_cpu
 {
     if (!crac__img_mem_has(img, c->rip, 1, PROT_EXEC))
         return "instruction pointer outside executable saved memory";
-    if ((c->rsp & 7) || !crac__img_mem_has(img, c->rsp - 8, 16, RW))
+    if (c->rsp & 7)
+        return "stack pointer not aligned to 8 bytes";
+    if (!crac__img_mem_has(img, c->rsp - 8, 16, RW))
         return "stack pointer outside writable saved memory";
     if (!crac__img_mem_has(img, c->fsbase, 8, RW))
         return "thread pointer outside writable saved memory";

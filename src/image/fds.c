@@ -73,13 +73,6 @@ static bool object_of_kind(const struct crac_img *img, int fd, uint32_t kind)
     return o && o->kind == kind && o->same_as < 0;
 }
 
-static bool sock_ok(const struct crac_img_sock *s)
-{
-    return (s->family == AF_INET || s->family == AF_INET6 || s->family == AF_UNIX) &&
-           s->addr_len <= sizeof(s->addr) && s->nopts <= CRAC_SOCK_MAX_OPTS &&
-           memchr(s->bind_dev, 0, sizeof(s->bind_dev));
-}
-
 /* A datagram queue: uint32_t lengths and bytes, exactly filling len. */
 static bool queue_ok(const uint8_t *p, uint64_t len, int type)
 {
@@ -135,8 +128,10 @@ static const char *pair_problem(const struct crac_img *img, const struct crac_im
     if (!p || p == f || p->kind != CRAC_FDK_SOCKETPAIR || p->same_as >= 0 ||
         p->u.pair.peer != f->fd)
         return "socket pair peer is no saved socket pair naming it back";
-    if (f->data_len < sizeof(*s) || !sock_ok(s) || s->family != AF_UNIX)
+    if (f->data_len < sizeof(*s) || s->family != AF_UNIX)
         return "socket pair description out of range";
+    if (crac__sock_problem(s))
+        return crac__sock_problem(s);
     if (!queue_ok(data + sizeof(*s), f->data_len - sizeof(*s), s->type))
         return "socket pair queue not filled exactly by its datagrams";
     return NULL;
@@ -155,9 +150,9 @@ static const char *kind_problem(const struct crac_img *img, const struct crac_im
     case CRAC_FDK_SOCKETPAIR:
         return pair_problem(img, f);
     case CRAC_FDK_SOCKET:
-        return f->data_len == sizeof(struct crac_img_sock) &&
-                       sock_ok((const void *)(img->fddata + f->data_off))
-                   ? NULL : "socket description out of range";
+        return f->data_len == sizeof(struct crac_img_sock)
+                   ? crac__sock_problem((const void *)(img->fddata + f->data_off))
+                   : "socket description of another size";
     case CRAC_FDK_TIMERFD:
         return f->u.timerfd.settime_flags <= 3 && clock_ok(f->u.timerfd.clockid)
                    ? NULL : "timer clock or flags unknown";

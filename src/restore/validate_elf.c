@@ -51,9 +51,10 @@ static int read_segs(const char *path, struct seg *segs)
 
 /* Segment s of the load at `bias`: every page mapped by region(s) of
  * file f at the right offset, or by something else; none missing. */
-static int check_seg(const struct crac_img *img, int32_t f, const struct seg *s, uint64_t bias,
+static int check_seg(const struct crac_img *img, size_t code, const struct seg *s, uint64_t bias,
                      crac_error **err)
 {
+    int32_t f = img->regions[code].file;
     const char *path = crac__img_str(img, img->files[f].path);
     uint64_t at = bias + s->vaddr, end = at + (s->end - s->off);
     while (at < end) {
@@ -64,9 +65,10 @@ static int check_seg(const struct crac_img *img, int32_t f, const struct seg *s,
                                     path, s->off, at);
         if (r->file == f && r->start - r->file_offset != bias + s->vaddr - s->off)
             return crac__img_refuse(img, err, "region %zu (%" PRIx64 "-%" PRIx64 "): maps %s from "
-                                    "offset %#" PRIx64 ", its ELF segment wants %#" PRIx64,
+                                    "offset %#" PRIx64 ", but the load that code region %zu "
+                                    "belongs to has offset %#" PRIx64 " there (ELF segments)",
                                     (size_t)(r - img->regions), r->start, r->end, path,
-                                    r->file_offset, s->off + (r->start - (bias + s->vaddr)));
+                                    r->file_offset, code, s->off + (r->start - (bias + s->vaddr)));
         at = r->end;
     }
     return 0;
@@ -88,7 +90,7 @@ static int check_code(const struct crac_img *img, size_t i, const struct seg *se
                                 r->file_offset);
     uint64_t bias = r->start - (r->file_offset - s->off) - s->vaddr;
     for (int k = 0; k < n; k++)
-        if (check_seg(img, r->file, &segs[k], bias, err))
+        if (check_seg(img, i, &segs[k], bias, err))
             return -1;
     return 0;
 }
