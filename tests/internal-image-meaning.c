@@ -17,6 +17,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
+#include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -122,12 +123,20 @@ EDIT(tid_twice, T(m, 2)->tid = T(m, 1)->tid)
 EDIT(tid_address, T(m, 1)->tid_address = region(m, "libc.so", PROT_READ, 0)->start)
 EDIT(two_checkpointers, T(m, 1)->flags = T(m, 0)->flags = CRAC_THR_CHECKPOINTER)
 EDIT(label, AT(m, CRAC_SEC_LABELS, char)[4] = '.')
-EDIT(udp_listening, struct crac_img_fd *f = AT(m, CRAC_SEC_FDS, struct crac_img_fd);
-     for (size_t i = 0; i < COUNT(m, CRAC_SEC_FDS, struct crac_img_fd); i++) if (f[i].kind ==
-     CRAC_FDK_SOCKET) ((struct crac_img_sock *)(AT(m, CRAC_SEC_FDDATA, char) + f[i].data_off))
-     ->type = SOCK_DGRAM)
+/* the listening TCP socket turned into a listening UDP one */
+static size_t udp_listening(char *m, size_t len)
+{
+    struct crac_img_fd *f = AT(m, CRAC_SEC_FDS, struct crac_img_fd);
+    for (size_t i = 0; i < COUNT(m, CRAC_SEC_FDS, struct crac_img_fd); i++) {
+        struct crac_img_sock *s = (void *)(AT(m, CRAC_SEC_FDDATA, char) + f[i].data_off);
+        if (f[i].kind == CRAC_FDK_SOCKET && (s->flags & CRAC_SOCK_LISTENING))
+            s->type = SOCK_DGRAM, s->protocol = IPPROTO_UDP;
+    }
+    return len;
+}
 /* against the files and this machine */
 EDIT(code_moved, region(m, "libc.so", PROT_READ | PROT_EXEC, 0)->file_offset += 4096)
+EDIT(code_writable, region(m, "ld-linux", PROT_READ | PROT_EXEC, 0)->prot = PROT_READ | PROT_WRITE)
 EDIT(libc_dropped, struct crac_img_region *r = region(m, "libc.so", PROT_READ, 1);
      len = drop_region(m, len, (size_t)(r - AT(m, CRAC_SEC_REGIONS, struct crac_img_region))))
 EDIT(rip_off_call, T(m, 1)->ctx.rip += 1)
@@ -163,7 +172,8 @@ static const struct {
     {"two checkpointing threads", two_checkpointers, "marked as the one", 0},
     {"a label without '='", label, "labels: item", 0},
     {"a listening UDP socket", udp_listening, "listening with a datagram socket", 0},
-    {"code moved in its file", code_moved, "(ELF segments)", 1},
+    {"code moved in its file", code_moved, "at another offset than its ELF segment", 1},
+    {"code made writable", code_writable, "with another protection than its ELF segment", 1},
     {"a region of libc dropped", libc_dropped, "a region of it is missing", 1},
     {"rip off its call", rip_off_call, "does not follow a call", 1},
     {"fs not a TLS block", fs_not_tls, "first word is not itself", 1},

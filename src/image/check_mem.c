@@ -46,7 +46,7 @@ static int check_kind(const struct crac_img *img, size_t i, crac_error **err)
     if (r->kind < CRAC_RGN_ANON || r->kind > CRAC_RGN_SHARED_FILE || (r->prot & ~7u))
         return crac__img_refuse(img, err, RGN ": unknown kind %u or protection %#x", i, r->start,
                                 r->end, r->kind, r->prot);
-    if (is_file != (r->file >= 0) || (r->file >= 0 && (size_t)r->file >= img->nfiles))
+    if (is_file ? r->file < 0 || (size_t)r->file >= img->nfiles : r->file != -1)
         return crac__img_refuse(img, err, RGN ": a %s region with file index %d (%zu files)", i,
                                 r->start, r->end, crac__region_kind_name(r->kind), r->file,
                                 img->nfiles);

@@ -69,13 +69,27 @@ static const char *opt_name(int level, int name)
     return "a socket option";
 }
 
+/* The protocols SO_PROTOCOL reports for a socket of this family and type. */
+static bool protocol_ok(const struct crac_img_sock *s)
+{
+    if (s->family == AF_UNIX)
+        return s->protocol == 0;
+    if (s->type == SOCK_STREAM)
+        return s->protocol == IPPROTO_TCP || s->protocol == IPPROTO_MPTCP ||
+               s->protocol == IPPROTO_SCTP;
+    if (s->type == SOCK_DGRAM)
+        return s->protocol == IPPROTO_UDP || s->protocol == IPPROTO_UDPLITE ||
+               s->protocol == IPPROTO_ICMP || s->protocol == IPPROTO_ICMPV6;
+    return s->protocol == IPPROTO_SCTP;
+}
+
 const char *crac__sock_problem(const struct crac_img_sock *s)
 {
     sa_family_t af;
     memcpy(&af, s->addr, sizeof(af));
     if ((s->family != AF_INET && s->family != AF_INET6 && s->family != AF_UNIX) ||
         (s->type != SOCK_STREAM && s->type != SOCK_DGRAM && s->type != SOCK_SEQPACKET) ||
-        (s->family == AF_UNIX && s->protocol))
+        !protocol_ok(s))
         return "socket family, type or protocol unknown";
     if ((s->flags & ~(CRAC_SOCK_LISTENING | CRAC_SOCK_BOUND)) ||
         ((s->flags & CRAC_SOCK_LISTENING) && (s->type == SOCK_DGRAM || s->backlog < 0)))
