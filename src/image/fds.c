@@ -144,8 +144,11 @@ static const char *kind_problem(const struct crac_img *img, const struct crac_im
     case CRAC_FDK_FILE:
     case CRAC_FDK_DIR:
     case CRAC_FDK_DEVICE:
-        return f->path && f->path < img->strings_len && f->data_len == 0
-                   ? NULL : "no path, or data for a kind that has none";
+        if (!f->path || f->path >= img->strings_len || f->data_len)
+            return "no path, or data for a kind that has none";
+        return f->u.file.pos >= 0 && f->u.file.mtime_nsec >= 0 &&
+                       f->u.file.mtime_nsec < 1000000000
+                   ? NULL : "a negative offset, or a modification time that is no time";
     case CRAC_FDK_PIPE:
     case CRAC_FDK_SOCKETPAIR:
         return pair_problem(img, f);
