@@ -82,8 +82,9 @@ if [ -x "$build/fuzz/fuzz-image-cov" ] && command -v llvm-profdata >/dev/null; t
         awk '{print "fuzz: lines of src/" $1 ": " $(NF-3)}'
     # the checks themselves: every file that refuses images, together
     grep -E '^(image/(check|fds|lookup)|restore/validate)' "$work/cov.txt" 2>/dev/null |
-        awk '{n += $8; m += $9} END {if (n) printf "fuzz: lines of the checks (src/image/check*.c, ' \
-            'fds.c, lookup.c, src/restore/validate*.c): %d of %d, %.1f%%\n", n - m, n, 100 * (n - m) / n}'
+        awk -v what="src/image/check*.c, fds.c, lookup.c, src/restore/validate*.c" \
+            '{n += $8; m += $9} END {if (n) printf "fuzz: lines of the checks (%s): %d of %d, %.1f%%\n",
+                                     what, n - m, n, 100 * (n - m) / n}'
 fi
 bash "$top/fuzz/restore-accepted.sh" --count "${FUZZ_RESTORES:-300}" --corpus "$work/corpus" &&
     bash "$top/fuzz/restore-accepted.sh" --count "${FUZZ_RESTORES:-300}"
