@@ -5,6 +5,7 @@
 # make demo            the warm-service demo (scripts/demo.sh)
 # make bench           benchmarks (bench/run.sh)
 # make bench-servers   real servers: cold start against restore (bench/servers.sh)
+# make fuzz            the image fuzzer, long mode (FUZZ_SECONDS=600; fuzz/README.md)
 # make install         PREFIX=/usr/local DESTDIR=
 # make SANITIZE=1      ASan+UBSan for the library's ordinary code and the tests
 # make clean
@@ -62,7 +63,7 @@ ifneq ($(PRELOAD_SRC),)
 TARGETS += $(B)/libcrac-preload.so
 endif
 
-.PHONY: all test demo bench bench-servers install clean check-blob examples tests
+.PHONY: all test demo bench bench-servers install clean check-blob examples tests fuzz fuzz-build
 all: $(TARGETS)
 
 $(B)/pic/%.o: %.c
@@ -150,8 +151,51 @@ $(B)/bench/%: bench/%.c $(wildcard bench/*.h) $(B)/libcrac.so
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LINK_SHARED)
 
+# --- the image fuzzer (fuzz/README.md) ---
+# The libFuzzer target, built by clang with ASan and UBSan from the reader,
+# the checks and the restorer's validation; only when clang and its libFuzzer
+# runtime are there (scripts/setup-debian installs them), else
+# tests/fuzz-quick.sh skips and says why.
+FUZZ_CC ?= clang
+FUZZ_HAVE := $(and $(shell command -v $(FUZZ_CC) 2>/dev/null),$(wildcard \
+	/usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a))
+FUZZ_FLAGS := -std=gnu11 $(WARN) -D_GNU_SOURCE -Iinclude -Isrc -I. -g -O1 \
+	-fno-omit-frame-pointer -DCRAC_VERSION_STRING='"$(VERSION)"'
+FUZZ_SAN := -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined
+FUZZ_RESTORE := $(wildcard src/restore/validate*.c)
+FUZZ_LIB := $(filter-out src/image/hash_avx2.c,$(wildcard src/image/*.c)) src/core/error.c \
+	src/core/log.c $(FUZZ_RESTORE)
+FUZZ_SRC := fuzz/harness.c fuzz/mutate.c fuzz/fields.c
+FUZZ_DEPS := $(FUZZ_SRC) $(FUZZ_LIB) src/image/hash_avx2.c $(wildcard fuzz/*.h src/image/*.h \
+	src/restore/*.h src/core/*.h)
+$(B)/fuzz/fuzz-image: fuzz/target.c $(FUZZ_DEPS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(FUZZ_SAN) -mavx2 -Wno-unknown-pragmas -c src/image/hash_avx2.c \
+		-o $(B)/fuzz/hash_avx2.o
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(FUZZ_SAN) -o $@ $< $(FUZZ_SRC) $(FUZZ_LIB) $(B)/fuzz/hash_avx2.o
+# The same, instrumented for line coverage (llvm-cov) instead of sanitized.
+$(B)/fuzz/fuzz-image-cov: fuzz/target.c $(FUZZ_DEPS)
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -fsanitize=fuzzer -fprofile-instr-generate -fcoverage-mapping \
+		-mavx2 -Wno-unknown-pragmas -o $@ $< $(FUZZ_SRC) $(FUZZ_LIB) src/image/hash_avx2.c
+# Plain tools for the differential check (fuzz/restore-accepted.sh).
+$(B)/fuzz/fuzz-gen: fuzz/gen.c $(FUZZ_SRC) $(wildcard fuzz/*.h) $(B)/libcrac.a \
+		$(FUZZ_RESTORE:%.c=$(B)/obj/%.o)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -I. -o $@ $< $(FUZZ_SRC) $(FUZZ_RESTORE:%.c=$(B)/obj/%.o) \
+		$(B)/libcrac.a $(LDLIBS_LIB)
+$(B)/fuzz/restore-watch: fuzz/watch.c $(B)/libcrac.a
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(B)/libcrac.a $(LDLIBS_LIB)
+FUZZ_TOOLS := $(B)/fuzz/fuzz-gen $(B)/fuzz/restore-watch
+FUZZ_BIN := $(FUZZ_TOOLS) $(if $(FUZZ_HAVE),$(B)/fuzz/fuzz-image)
+fuzz-build: all $(TEST_HELPER_BIN) $(FUZZ_BIN)
+# Long mode: FUZZ_SECONDS (600) of fuzzing, then the differential check.
+fuzz: fuzz-build $(B)/fuzz/fuzz-image $(B)/fuzz/fuzz-image-cov
+	bash fuzz/run.sh
+
 examples: $(EXAMPLES)
-tests: all $(TEST_BIN) $(TEST_HELPER_BIN) $(EXAMPLES) $(BENCH_BIN)
+tests: all $(TEST_BIN) $(TEST_HELPER_BIN) $(EXAMPLES) $(BENCH_BIN) $(FUZZ_BIN)
 test: tests
 	SANITIZE=$(SANITIZE) sh tests/run.sh
 demo: all $(EXAMPLES)

@@ -9,6 +9,7 @@
 #include "cli/cli.h"
 #include "cli/util.h"
 #include "image/image.h"
+#include "restore/restore.h"
 #include "restore/trust.h"
 
 static const char usage[] =
@@ -22,9 +23,11 @@ static const char usage[] =
     "        how much page data it stores, and its descriptors (kind, number,\n"
     "        flags, what each is).  --json for programs.\n"
     "verify  checks everything a restore checks, without restoring: the\n"
-    "        checksums of the metadata and of all page data, that every mapped\n"
-    "        file and every file behind a saved descriptor is unchanged, and\n"
-    "        that this machine can run the image.\n"
+    "        checksums of the metadata and of all page data, the meaning of\n"
+    "        every field (regions, runs, memory layout, threads, handlers,\n"
+    "        limits, code against its ELF files), that every mapped file and\n"
+    "        every file behind a saved descriptor is unchanged, and that this\n"
+    "        machine can run the image.\n"
     "        Exit 0 when the image would restore here, 1 with the reasons if not.\n";
 
 static void prot_str(uint32_t prot, char out[4])
@@ -239,6 +242,7 @@ static int verify(const struct image_args *a, struct crac_img *img, crac_error *
     uint8_t *runs = NULL;
     int rc = crac__img_verify_pages(img, err) || crac__img_check_files(img, err) ||
              crac__img_check_fd_files(img, err) || crac__img_check_host(img, err) ||
+             crac__restore_validate(img, false, err) ||
              (a->trust_key && (crac__sign_verify(img, a->trust_key, &runs, err) ||
                                crac__sign_verify_pages(img, runs, err)));
     free(runs);

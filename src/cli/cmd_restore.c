@@ -234,6 +234,7 @@ int crac__cmd_restore(int argc, char **argv)
         return fail(err);
     o.run_hashes = run_hashes;
     if (crac__pid_mode_choose(&img, o.pid_mode, &mode, &err) ||
+        crac__restore_validate(&img, mode != PID_NEW, &err) ||
         crac__pid_mode_enter(&img, &mode, o.pid_mode == PID_AUTO, &err))
         return fail(err);
     o.pid_mode = mode;

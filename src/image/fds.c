@@ -73,13 +73,6 @@ static bool object_of_kind(const struct crac_img *img, int fd, uint32_t kind)
     return o && o->kind == kind && o->same_as < 0;
 }
 
-static bool sock_ok(const struct crac_img_sock *s)
-{
-    return (s->family == AF_INET || s->family == AF_INET6 || s->family == AF_UNIX) &&
-           s->addr_len <= sizeof(s->addr) && s->nopts <= CRAC_SOCK_MAX_OPTS &&
-           memchr(s->bind_dev, 0, sizeof(s->bind_dev));
-}
-
 /* A datagram queue: uint32_t lengths and bytes, exactly filling len. */
 static bool queue_ok(const uint8_t *p, uint64_t len, int type)
 {
@@ -110,63 +103,99 @@ static bool epoll_ok(const struct crac_img *img, const struct crac_img_fd *f)
     return true;
 }
 
-/* What each kind's own fields must hold. */
-static bool kind_ok(const struct crac_img *img, const struct crac_img_fd *f)
+static bool clock_ok(int32_t c)
+{
+    return c == CLOCK_REALTIME || c == CLOCK_MONOTONIC || c == CLOCK_BOOTTIME ||
+           c == CLOCK_REALTIME_ALARM || c == CLOCK_BOOTTIME_ALARM;
+}
+
+/* What the pipe and socket pair kinds' fields must hold; NULL when fine. */
+static const char *pair_problem(const struct crac_img *img, const struct crac_img_fd *f)
 {
     const uint8_t *data = img->fddata + f->data_off;
+    const struct crac_img_fd *p;
+    const struct crac_img_sock *s = (const void *)data;
+    if (f->kind == CRAC_FDK_PIPE) {
+        if (!object_of_kind(img, f->u.pipe.group, CRAC_FDK_PIPE))
+            return "pipe group is no saved pipe";
+        if (f->data_len && f->u.pipe.group != f->fd)
+            return "bytes waiting on an end that is not its pipe's group";
+        if ((f->flags & O_ACCMODE) == O_RDWR)
+            return "a pipe end open for reading and writing";
+        return NULL;
+    }
+    p = crac__img_fd(img, f->u.pair.peer);
+    if (!p || p == f || p->kind != CRAC_FDK_SOCKETPAIR || p->same_as >= 0 ||
+        p->u.pair.peer != f->fd)
+        return "socket pair peer is no saved socket pair naming it back";
+    if (f->data_len < sizeof(*s) || s->family != AF_UNIX)
+        return "socket pair description out of range";
+    if (crac__sock_problem(s))
+        return crac__sock_problem(s);
+    if (!queue_ok(data + sizeof(*s), f->data_len - sizeof(*s), s->type))
+        return "socket pair queue not filled exactly by its datagrams";
+    return NULL;
+}
+
+/* What each kind's own fields must hold; NULL when fine. */
+static const char *kind_problem(const struct crac_img *img, const struct crac_img_fd *f)
+{
     switch (f->kind) {
     case CRAC_FDK_FILE:
     case CRAC_FDK_DIR:
     case CRAC_FDK_DEVICE:
-        return f->path && f->path < img->strings_len && f->data_len == 0;
+        if (!f->path || f->path >= img->strings_len || f->data_len)
+            return "no path, or data for a kind that has none";
+        return f->u.file.pos >= 0 && f->u.file.mtime_nsec >= 0 &&
+                       f->u.file.mtime_nsec < 1000000000
+                   ? NULL : "a negative offset, or a modification time that is no time";
     case CRAC_FDK_PIPE:
-        return object_of_kind(img, f->u.pipe.group, CRAC_FDK_PIPE) &&
-               (f->data_len == 0 || f->u.pipe.group == f->fd) &&
-               ((f->flags & O_ACCMODE) == O_RDONLY || (f->flags & O_ACCMODE) == O_WRONLY);
-    case CRAC_FDK_SOCKETPAIR: {
-        const struct crac_img_fd *p = crac__img_fd(img, f->u.pair.peer);
-        const struct crac_img_sock *s = (const void *)data;
-        return p && p != f && p->kind == CRAC_FDK_SOCKETPAIR && p->same_as < 0 &&
-               p->u.pair.peer == f->fd && f->data_len >= sizeof(*s) && sock_ok(s) &&
-               s->family == AF_UNIX &&
-               queue_ok(data + sizeof(*s), f->data_len - sizeof(*s), s->type);
-    }
+    case CRAC_FDK_SOCKETPAIR:
+        return pair_problem(img, f);
     case CRAC_FDK_SOCKET:
-        return f->data_len == sizeof(struct crac_img_sock) && sock_ok((const void *)data);
+        return f->data_len == sizeof(struct crac_img_sock)
+                   ? crac__sock_problem((const void *)(img->fddata + f->data_off))
+                   : "socket description of another size";
     case CRAC_FDK_TIMERFD:
-        return f->u.timerfd.settime_flags <= 3 &&
-               (f->u.timerfd.clockid == CLOCK_REALTIME || f->u.timerfd.clockid == CLOCK_MONOTONIC ||
-                f->u.timerfd.clockid == CLOCK_BOOTTIME ||
-                f->u.timerfd.clockid == CLOCK_REALTIME_ALARM ||
-                f->u.timerfd.clockid == CLOCK_BOOTTIME_ALARM);
+        return f->u.timerfd.settime_flags <= 3 && clock_ok(f->u.timerfd.clockid)
+                   ? NULL : "timer clock or flags unknown";
     case CRAC_FDK_EPOLL:
-        return epoll_ok(img, f);
+        return epoll_ok(img, f) ? NULL : "epoll entry watching no saved descriptor";
     default:
-        return f->data_len == 0;
+        return f->data_len == 0 ? NULL : "data for a kind that has none";
     }
 }
 
-static bool fd_ok(const struct crac_img *img, size_t i)
+static const char *fd_problem(const struct crac_img *img, size_t i)
 {
     const struct crac_img_fd *f = &img->fds[i];
-    if (f->fd < 3 || f->fd >= CRAC_IMG_FD_LIMIT || (i && f->fd <= img->fds[i - 1].fd) ||
-        f->kind < 1 || f->kind > CRAC_FDK_MAX || (f->flags & O_ACCMODE) == O_ACCMODE ||
-        f->cloexec > 1 || f->path >= img->strings_len || (f->data_off & 7) ||
-        f->data_off > img->fddata_len || f->data_len > img->fddata_len - f->data_off)
-        return false;
+    if (f->fd < 3 || f->fd >= CRAC_IMG_FD_LIMIT || (i && f->fd <= img->fds[i - 1].fd))
+        return "number out of range or not above the one before";
+    if (f->kind < 1 || f->kind > CRAC_FDK_MAX)
+        return "unknown kind";
+    if ((f->flags & O_ACCMODE) == O_ACCMODE || f->cloexec > 1)
+        return "bad access mode or close-on-exec flag";
+    if (f->path >= img->strings_len)
+        return "path outside the string table";
+    if ((f->data_off & 7) || f->data_off > img->fddata_len ||
+        f->data_len > img->fddata_len - f->data_off)
+        return "data outside the descriptor data or unaligned";
     if (f->same_as >= 0) /* a dup: the object is its lower twin's */
-        return f->same_as < f->fd && object_of_kind(img, f->same_as, f->kind) && f->data_len == 0;
-    return f->same_as == -1 && kind_ok(img, f);
+        return f->same_as < f->fd && object_of_kind(img, f->same_as, f->kind) && f->data_len == 0
+                   ? NULL : "a duplicate of no lower saved descriptor of its kind";
+    return f->same_as == -1 ? kind_problem(img, f) : "a duplicate of a negative number";
 }
 
 int crac__img_check_fds(const struct crac_img *img, crac_error **err)
 {
-    for (size_t i = 0; i < img->nfds; i++)
-        if (!fd_ok(img, i)) {
-            *err = crac__error_src("image", "%s: descriptor %zu (fd %d) is inconsistent "
-                                   "(corrupted image)", img->dir, i, img->fds[i].fd);
+    for (size_t i = 0; i < img->nfds; i++) {
+        const char *why = fd_problem(img, i);
+        if (why) {
+            *err = crac__error_src("image", "%s: descriptor %zu (fd %d) is inconsistent: %s "
+                                   "(corrupted image)", img->dir, i, img->fds[i].fd, why);
             return -1;
         }
+    }
     return 0;
 }
 

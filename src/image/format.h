@@ -21,6 +21,9 @@
 #define CRAC_IMG_META "meta"
 #define CRAC_IMG_PAGES "pages"
 #define CRAC_PAGE 4096UL
+/* The user address space of x86_64 with 4-level page tables (the kernel's
+ * TASK_SIZE): every saved address lies below it. */
+#define CRAC_TASK_SIZE ((1ULL << 47) - CRAC_PAGE)
 
 enum crac_img_section_type {
     CRAC_SEC_PROC = 1,    /* struct crac_img_proc, one */

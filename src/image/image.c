@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
+#include "image/check.h"
 #include "image/hash.h"
 #include "image/image.h"
 #include "core/core.h"
@@ -209,11 +210,20 @@ static int load_sections(struct crac_img *img, crac_error **err)
         SEC(CRAC_SEC_RUNS)->entsize != sizeof(struct crac_img_run) ||
         SEC(CRAC_SEC_FILES)->entsize != sizeof(struct crac_img_file) ||
         SEC(CRAC_SEC_THREADS)->entsize != sizeof(struct crac_img_thread) ||
-        SEC(CRAC_SEC_FDS)->entsize != sizeof(struct crac_img_fd) ||
-        SEC(CRAC_SEC_FDS)->size % sizeof(struct crac_img_fd)) {
+        SEC(CRAC_SEC_FDS)->entsize != sizeof(struct crac_img_fd) || h->flags) {
         *err = bad(img->dir, "section sizes do not match this image format");
         return -1;
     }
+    for (unsigned i = 0; i < h->nsections; i++)
+        if (h->sections[i].entsize ? h->sections[i].size % h->sections[i].entsize
+                                   : h->sections[i].type != CRAC_SEC_STRINGS &&
+                                         h->sections[i].type != CRAC_SEC_LABELS &&
+                                         h->sections[i].type != CRAC_SEC_NOTES &&
+                                         h->sections[i].type != CRAC_SEC_FDDATA) {
+            *err = crac__error_src("image", "%s: section '%s' is not a whole number of entries",
+                                   img->dir, names[h->sections[i].type]);
+            return -1;
+        }
     img->proc = (const void *)(base + SEC(CRAC_SEC_PROC)->offset);
     img->regions = (const void *)(base + SEC(CRAC_SEC_REGIONS)->offset);
     img->nregions = SEC(CRAC_SEC_REGIONS)->size / sizeof(struct crac_img_region);
@@ -243,82 +253,17 @@ static int load_sections(struct crac_img *img, crac_error **err)
     return 0;
 }
 
-/* Checksums only prove the writer meant it; these checks keep a restore from
- * trusting a well-formed but inconsistent image (or a crafted one). */
-static int check_region(const struct crac_img *img, size_t i, uint64_t prev_end, crac_error **err)
-{
-    const struct crac_img_region *r = &img->regions[i];
-    uint64_t pages = 0, page_mask = CRAC_PAGE - 1;
-    if (r->start >= r->end || (r->start & page_mask) || (r->end & page_mask) ||
-        r->start < prev_end || r->end > (1ULL << 47)) {
-        *err = crac__error_src("image", "%s: region %zu has a bad range", img->dir, i);
-        return -1;
-    }
-    if ((r->file >= 0 && (size_t)r->file >= img->nfiles) || r->name >= img->strings_len ||
-        r->runs_first > img->nruns || r->runs_count > img->nruns - r->runs_first) {
-        *err = crac__error_src("image", "%s: region %zu refers outside the image", img->dir, i);
-        return -1;
-    }
-    if ((r->flags & ~CRAC_RGN_F_KNOWN) ||
-        ((r->flags & CRAC_RGN_F_WIPEONFORK) && (r->kind == CRAC_RGN_FILE ||
-                                                r->kind == CRAC_RGN_SHARED_FILE || r->runs_count))) {
-        *err = crac__error_src("image", "%s: region %zu has unknown or inconsistent flags", img->dir, i);
-        return -1;
-    }
-    if ((r->kind == CRAC_RGN_FILE || r->kind == CRAC_RGN_SHARED_FILE) != (r->file >= 0)) {
-        *err = crac__error_src("image", "%s: region %zu: kind and file disagree", img->dir, i);
-        return -1;
-    }
-    for (uint64_t k = 0; k < r->runs_count; k++) {
-        const struct crac_img_run *run = &img->runs[r->runs_first + k];
-        uint64_t len = run->npages * CRAC_PAGE;
-        if (run->npages == 0 || run->npages > CRAC_RUN_MAX_PAGES || run->addr < r->start || run->addr > r->end ||
-            len > r->end - run->addr || (run->file_off & page_mask) ||
-            run->file_off > img->hdr->pages_size || len > img->hdr->pages_size - run->file_off) {
-            *err = crac__error_src("image", "%s: region %zu: page run %llu out of bounds", img->dir,
-                                   i, (unsigned long long)k);
-            return -1;
-        }
-        pages += run->npages;
-    }
-    if (pages != r->pages_saved) {
-        *err = crac__error_src("image", "%s: region %zu: page count mismatch", img->dir, i);
-        return -1;
-    }
-    return 0;
-}
-
 int crac__img_open(const char *dir, struct crac_img *img, crac_error **err)
 {
     char path[4096];
     struct stat st;
-    uint64_t prev_end = 0;
 
     memset(img, 0, sizeof(*img));
     img->pages_fd = -1;
     img->dir = strdup(dir);
     if (!img->dir || read_meta(img, err) || load_sections(img, err))
         goto fail;
-    for (size_t i = 0; i < img->nregions; i++) {
-        if (check_region(img, i, prev_end, err))
-            goto fail;
-        prev_end = img->regions[i].end;
-    }
-    if (img->nthreads == 0 || img->nthreads != img->proc->nthreads ||
-        img->threads[0].tid != img->proc->pid) {
-        *err = bad(dir, "thread table does not match the process (corrupted image)");
-        goto fail;
-    }
-    if (img->proc->exe_file >= (int32_t)img->nfiles || img->proc->cwd >= img->strings_len) {
-        *err = bad(dir, "process section refers outside the image");
-        goto fail;
-    }
-    for (size_t i = 0; i < img->nfiles; i++)
-        if (img->files[i].path >= img->strings_len || img->files[i].build_id_len > CRAC_BUILD_ID_MAX) {
-            *err = bad(dir, "file table refers outside the image");
-            goto fail;
-        }
-    if (crac__img_check_fds(img, err))
+    if (crac__img_check(img, err))
         goto fail;
     snprintf(path, sizeof(path), "%s/" CRAC_IMG_PAGES, dir);
     img->pages_fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -406,16 +351,4 @@ const char *crac__img_label(const struct crac_img *img, const char *key)
         if (!strncmp(img->labels + i, key, klen) && img->labels[i + klen] == '=')
             return img->labels + i + klen + 1;
     return NULL;
-}
-
-const char *crac__region_kind_name(uint32_t kind)
-{
-    switch (kind) {
-    case CRAC_RGN_ANON: return "anon";
-    case CRAC_RGN_FILE: return "file";
-    case CRAC_RGN_HEAP: return "heap";
-    case CRAC_RGN_STACK: return "stack";
-    case CRAC_RGN_SHARED_FILE: return "shared-file";
-    }
-    return "?";
 }

@@ -49,10 +49,20 @@ struct crac_img {
 int crac__pwritev_all(int fd, struct iovec *iov, int n, off_t off);
 int crac__img_write_meta(int fd, const struct crac_img *p, uint64_t pages_size);
 
-/* Opens DIR, checks magic, version, sizes and every meta checksum, and the
- * consistency of regions, runs, files and strings.  Page data is not read. */
+/* Opens DIR, checks magic, version, sizes and every meta checksum, then
+ * the meaning of every field (check*.c: each against everything it must
+ * agree with).  Page data is not read. */
 int crac__img_open(const char *dir, struct crac_img *img, crac_error **err);
 void crac__img_close(struct crac_img *img);
+/* Sets *err to "DIR: <what>" (source "image") and returns -1: a refusal of
+ * the image that names the entry, the field and the problem. */
+int crac__img_refuse(const struct crac_img *img, crac_error **err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* The saved region holding addr, or NULL (in an opened image). */
+const struct crac_img_region *crac__img_region_at(const struct crac_img *img, uint64_t addr);
+/* Whether [addr, addr + len) is saved memory, without a gap, with at least
+ * the protection prot (0: any) everywhere (len 0: addr is saved memory). */
+bool crac__img_mem_has(const struct crac_img *img, uint64_t addr, uint64_t len, uint32_t prot);
 /* A string of the image's string table ("" for a bad offset). */
 const char *crac__img_str(const struct crac_img *img, uint32_t off);
 /* Reads every run of page data and compares its checksum. */

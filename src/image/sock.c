@@ -69,6 +69,47 @@ static const char *opt_name(int level, int name)
     return "a socket option";
 }
 
+/* The protocols SO_PROTOCOL reports for a socket of this family and type. */
+static bool protocol_ok(const struct crac_img_sock *s)
+{
+    if (s->family == AF_UNIX)
+        return s->protocol == 0;
+    if (s->type == SOCK_STREAM)
+        return s->protocol == IPPROTO_TCP || s->protocol == IPPROTO_MPTCP ||
+               s->protocol == IPPROTO_SCTP;
+    if (s->type == SOCK_DGRAM)
+        return s->protocol == IPPROTO_UDP || s->protocol == IPPROTO_UDPLITE ||
+               s->protocol == IPPROTO_ICMP || s->protocol == IPPROTO_ICMPV6;
+    return s->protocol == IPPROTO_SCTP;
+}
+
+const char *crac__sock_problem(const struct crac_img_sock *s)
+{
+    sa_family_t af;
+    memcpy(&af, s->addr, sizeof(af));
+    if ((s->family != AF_INET && s->family != AF_INET6 && s->family != AF_UNIX) ||
+        (s->type != SOCK_STREAM && s->type != SOCK_DGRAM && s->type != SOCK_SEQPACKET) ||
+        !protocol_ok(s))
+        return "socket family, type or protocol unknown";
+    if ((s->flags & ~(CRAC_SOCK_LISTENING | CRAC_SOCK_BOUND)) ||
+        ((s->flags & CRAC_SOCK_LISTENING) && (s->type == SOCK_DGRAM || s->backlog < 0)))
+        return "socket flags unknown, or listening with a datagram socket";
+    if (s->addr_len > sizeof(s->addr) || (s->addr_len >= sizeof(af) && af != s->family) ||
+        ((s->flags & CRAC_SOCK_BOUND) && s->addr_len <= sizeof(af)))
+        return "socket address of another family, too long, or missing";
+    if (s->nopts > CRAC_SOCK_MAX_OPTS || !memchr(s->bind_dev, 0, sizeof(s->bind_dev)))
+        return "socket options or device out of range";
+    for (uint32_t i = 0; i < s->nopts; i++) {
+        int k = 0;
+        while (k < N_OPTS && (opt_table[k].level != s->opts[i].level ||
+                              opt_table[k].name != s->opts[i].name || !opt_applies(k, s)))
+            k++;
+        if (k == N_OPTS)
+            return "a socket option crac does not carry over, or not for this socket";
+    }
+    return NULL;
+}
+
 static int opt_int(int fd, int level, int name, int def)
 {
     int v;

@@ -22,6 +22,10 @@
 /* Family, type, protocol, bound address, listening and backlog, the
  * options worth carrying over, SO_BINDTODEVICE.  0 or -errno. */
 int crac__sock_capture(int fd, struct crac_img_sock *s);
+/* What makes s something the dumper never writes (an unknown family or
+ * option, a listening datagram socket, an address of another family...),
+ * or NULL. */
+const char *crac__sock_problem(const struct crac_img_sock *s);
 /* A new socket like s (bound, listening, options set; O_CLOEXEC, plus
  * O_NONBLOCK when nonblock): its descriptor, or -errno with *step naming
  * the call that failed ("bind": the address is taken).  A unix socket's

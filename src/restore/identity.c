@@ -70,10 +70,23 @@ int crac__pid_mode_choose(const struct crac_img *img, enum crac__pid_mode want,
                           enum crac__pid_mode *got, crac_error **err)
 {
     int can_keep = has_cap(CAP_CR) || has_cap(CAP_ADMIN), can_ns = has_cap(CAP_ADMIN);
+    int32_t tid;
+    uint64_t pid_max;
+    /* saved ids above pid_max cannot be taken, in a namespace either */
+    int fit = crac__restore_ids_fit(img, &tid, &pid_max);
+    if (want == PID_AUTO) {
+        *got = can_keep && fit && ids_free(img) ? PID_KEEP : can_ns && fit ? PID_NS : PID_NEW;
+        return 0;
+    }
+    if (want != PID_NEW && !fit) {
+        *err = crac__error_src("restore", "--pid=%s: thread id %d is above this machine's "
+                               "pid_max (%llu) (try --pid=new)", crac__pid_mode_name(want), tid,
+                               (unsigned long long)pid_max);
+        return -1;
+    }
     switch (want) {
     case PID_AUTO:
-        *got = can_keep && ids_free(img) ? PID_KEEP : can_ns ? PID_NS : PID_NEW;
-        return 0;
+        break;
     case PID_KEEP:
         if (!can_keep) {
             *err = crac__error_src("restore", "--pid=keep needs CAP_CHECKPOINT_RESTORE or "

@@ -17,7 +17,6 @@
 #include "restore/restore.h"
 
 #define RSEQ_SIG 0x53053053
-#define TASK_SIZE_47 ((1ULL << 47) - CRAC_PAGE)
 
 static uint64_t up(uint64_t v, uint64_t a)
 {
@@ -220,7 +219,7 @@ int crac__launch(const struct crac_img *img, struct crac__stage *st,
     a->keep_off = l.keep_off;
     a->threads_off = l.threads_off;
     a->thread_stack = l.thread_stack;
-    a->task_size = TASK_SIZE_47;
+    a->task_size = CRAC_TASK_SIZE;
     if (plan_vdso(img, a, l.park, err))
         return -1;
     plan_moves(img, st, a);

@@ -52,6 +52,28 @@ int crac__stage_regions(const struct crac_img *img, struct crac__stage *st,
 int crac__launch(const struct crac_img *img, struct crac__stage *st,
                  const struct crac__restore_opts *o, crac_error **err);
 
+/* Everything about the image this machine must allow, beyond the image's
+ * own consistency (crac__img_open): what the kernel will demand past the
+ * point of no return, and the mapped files as they are now (validate.c).
+ * saved_ids: the threads take their saved ids (--pid keep or ns).  Only
+ * reads; 0, or -1 with *err naming the field and the problem. */
+int crac__restore_validate(const struct crac_img *img, bool saved_ids, crac_error **err);
+/* The threads against the memory they resume in (validate_mem.c): each
+ * right after a call of the function that saved its context, on its TLS
+ * block, its cached tid where the kernel will clear it.  0 or -1. */
+int crac__restore_validate_threads(const struct crac_img *img, crac_error **err);
+/* Executable file mappings against their ELF files now (validate_elf.c):
+ * each inside a loadable segment, its load whole and at the right offsets.
+ * 0 or -1. */
+int crac__restore_validate_elf(const struct crac_img *img, crac_error **err);
+/* Reads len bytes at addr of the memory as the restore lays it out (saved
+ * page data, else the mapped file now, else zeros).  0, or -1 when addr is
+ * not saved memory or a read fails. */
+int crac__restore_read_mem(const struct crac_img *img, uint64_t addr, void *buf, size_t len);
+/* 1 when every saved thread id is at most this machine's pid_max (*pid_max);
+ * else 0 with the first that is not in *bad_tid. */
+int crac__restore_ids_fit(const struct crac_img *img, int32_t *bad_tid, uint64_t *pid_max);
+
 /* --pid (identity.c) */
 const char *crac__pid_mode_name(enum crac__pid_mode m);
 int crac__pid_mode_parse(const char *s, enum crac__pid_mode *m);
