@@ -191,7 +191,9 @@ FUZZ_TOOLS := $(B)/fuzz/fuzz-gen $(B)/fuzz/restore-watch
 FUZZ_BIN := $(FUZZ_TOOLS) $(if $(FUZZ_HAVE),$(B)/fuzz/fuzz-image)
 fuzz-build: all $(TEST_HELPER_BIN) $(FUZZ_BIN)
 # Long mode: FUZZ_SECONDS (600) of fuzzing, then the differential check.
-fuzz: fuzz-build $(B)/fuzz/fuzz-image $(B)/fuzz/fuzz-image-cov
+fuzz: fuzz-build $(if $(FUZZ_HAVE),$(B)/fuzz/fuzz-image $(B)/fuzz/fuzz-image-cov)
+	@if [ -z "$(FUZZ_HAVE)" ]; then echo "make fuzz: clang's libFuzzer is not installed" \
+		"(scripts/setup-debian installs clang, libclang-rt-14-dev and llvm)"; exit 1; fi
 	bash fuzz/run.sh
 
 examples: $(EXAMPLES)

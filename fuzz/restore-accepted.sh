@@ -81,6 +81,7 @@ for img in "$work"/images/[0-9]*; do
         echo "$img: $verdict: $(tr '\n' ';' <"$img/what")" >>"$work/misbehaved" ;;
     esac
 done
+echo "restore-accepted: images of fuzz-gen --seed $seed --edits $edits${corpus:+ over $corpus}"
 echo "restore-accepted: $total accepted images restored: $fine ran as saved, $refused refused" \
     "by crac restore before the point of no return, $misbehaved misbehaved in the restored" \
     "program (content no check can know), $bad died past the point of no return"
