@@ -9,6 +9,7 @@
 #include <unistd.h>
 #include "cli/cli.h"
 #include "core/core.h"
+#include "restore/lazy.h"
 #include "restore/restore.h"
 #include "restore/trust.h"
 
@@ -44,29 +45,31 @@ static const char usage[] =
     "  --require-label K=V\n"
     "                 refuse the image unless it carries label K with value V\n"
     "                 (labels come from CRAC_LABELS at checkpoint; repeatable)\n"
-    "  --lazy         map the page data from the image instead of reading it:\n"
-    "                 the restore takes about the same time whatever the\n"
-    "                 image's size, and pages are read when first touched\n"
-    "                 (regions of small scattered runs are still read, so the\n"
-    "                 process keeps well under vm.max_map_count).\n"
-    "                 The page data's checksums are not checked (run crac\n"
-    "                 image verify once per image), the image's pages file\n"
-    "                 must not be modified while instances run, and memory\n"
-    "                 dropped with MADV_DONTNEED reads back the image's bytes\n"
-    "                 instead of zeros (fine for glibc malloc, not for\n"
-    "                 allocators such as jemalloc): see docs/native-engine.md\n"
+    "  --eager        read every page before the restored process runs.  By\n"
+    "                 default (as root, or with CAP_SYS_PTRACE, and with --pid\n"
+    "                 keep or ns) large anonymous regions are served while it\n"
+    "                 already runs: crac restore, its parent, fills them in\n"
+    "                 the background, 2 MiB at a time, the pages a fault\n"
+    "                 touches first, each run checked before use; the restore\n"
+    "                 then takes about the same time whatever the image's\n"
+    "                 size (docs/native-engine.md).  Memory behaves exactly as\n"
+    "                 eagerly restored memory (MADV_DONTNEED reads zeros, fork,\n"
+    "                 mremap...).  Page data found corrupted later stops the\n"
+    "                 process (crac restore exits 1 and names the run)\n"
+    "  --lazy         the default, by its name\n"
     "  --trust-key PUB\n"
     "                 restore an image signed with the key whose public half\n"
     "                 is in PUB (crac image keygen, crac image sign), whoever\n"
-    "                 owns its files; every page read is checked against the\n"
-    "                 signature (not with --lazy)\n"
+    "                 owns its files; every page is checked against the\n"
+    "                 signature before it is used\n"
     "  --insecure     restore the image even if someone other than you or root\n"
     "                 could have written it (by default its files and every\n"
     "                 directory above them must be yours or root's and writable\n"
     "                 by nobody else: an image is code that runs as you)\n"
-    "  --huge-pages   read dense regions into transparent huge pages: faster\n"
-    "                 when the machine has free memory at hand, much slower in\n"
-    "                 VMs whose host takes free memory back (default: off)\n"
+    "  --huge-pages   read dense regions into transparent huge pages (implies\n"
+    "                 --eager): faster when the machine has free memory at\n"
+    "                 hand, much slower in VMs whose host takes free memory\n"
+    "                 back (default: off)\n"
     "  -v, --verbose  print each step and its time to stderr\n"
     "  -h, --help     this text\n"
     "\n"
@@ -98,6 +101,7 @@ static int parse(int argc, char **argv, struct crac__restore_opts *o)
         {"verbose", no_argument, NULL, 'v'},
         {"pid", required_argument, NULL, 'p'},
         {"lazy", no_argument, NULL, 'l'},
+        {"eager", no_argument, NULL, 'E'},
         {"huge-pages", no_argument, NULL, 'H'},
         {"policies", required_argument, NULL, 'P'},
         {"require-label", required_argument, NULL, 'L'},
@@ -123,8 +127,10 @@ static int parse(int argc, char **argv, struct crac__restore_opts *o)
         case 'v':
             o->verbose = true;
             break;
-        case 'l':
-            o->lazy = true;
+        case 'l': /* the default */
+            break;
+        case 'E':
+            o->eager = true;
             break;
         case 'H':
             o->huge_pages = true;
@@ -169,11 +175,6 @@ static int parse(int argc, char **argv, struct crac__restore_opts *o)
             return 2;
         }
     }
-    if (o->trust_key && o->lazy) {
-        fprintf(stderr, "crac restore: --trust-key and --lazy do not go together: a signed "
-                        "image's pages are checked when read, and --lazy reads them later\n");
-        return 2;
-    }
     if (optind != argc - 1) {
         fprintf(stderr, "crac restore: %s (see crac restore --help)\n",
                 optind >= argc ? "missing image directory" : "too many arguments");
@@ -206,6 +207,23 @@ static int check_labels(const struct crac_img *img, const struct crac__restore_o
     return top ? -1 : 0;
 }
 
+/* Whether this restore can be lazy: asked for (not --eager or
+ * --huge-pages: lazily filled memory is in small pages), a parent to serve
+ * the memory (not --pid new) and a region worth it.  The child finds out
+ * whether the kernel allows it (lazy.c). */
+static void lazy_plan(const struct crac_img *img, const struct crac__restore_opts *o,
+                      enum crac__pid_mode mode, struct crac__lazy *lz)
+{
+    if (o->eager || o->huge_pages)
+        lz->why_not = o->eager ? "--eager" : "--huge-pages";
+    else if (mode == PID_NEW)
+        lz->why_not = "no parent process to serve memory (--pid new)";
+    else if (!crac__lazy_any(img))
+        lz->why_not = NULL; /* nothing large: nothing to say */
+    else
+        crac__lazy_prepare(lz);
+}
+
 int crac__cmd_restore(int argc, char **argv)
 {
     struct crac__restore_opts o = {0};
@@ -213,6 +231,7 @@ int crac__cmd_restore(int argc, char **argv)
     struct crac__stage st;
     crac_error *err = NULL;
     enum crac__pid_mode mode;
+    struct crac__lazy lz = {.sock = {-1, -1}, .uffd = -1};
     uint8_t *run_hashes = NULL; /* lives as long as the process */
     uint64_t t0 = now_ns(CLOCK_MONOTONIC), t1;
     int rc;
@@ -234,23 +253,34 @@ int crac__cmd_restore(int argc, char **argv)
         return fail(err);
     o.run_hashes = run_hashes;
     if (crac__pid_mode_choose(&img, o.pid_mode, &mode, &err) ||
-        crac__restore_validate(&img, mode != PID_NEW, &err) ||
-        crac__pid_mode_enter(&img, &mode, o.pid_mode == PID_AUTO, &err))
+        crac__restore_validate(&img, mode != PID_NEW, &err))
+        return fail(err);
+    lazy_plan(&img, &o, mode, &lz);
+    if (crac__pid_mode_enter(&img, &mode, o.pid_mode == PID_AUTO, &o, &lz, &err))
         return fail(err);
     o.pid_mode = mode;
+    if (mode == PID_NEW && lz.on) { /* keep fell back to new: no parent to serve */
+        lz.why_not = "no parent process to serve memory (--pid new)";
+        crac__lazy_drop(&lz);
+    }
+    if (lz.on)
+        crac__lazy_start(&lz);
     t1 = now_ns(CLOCK_MONOTONIC);
     if (o.verbose)
         fprintf(stderr, "crac restore: image valid, host and files match (%.3f ms); "
                 "%zu thread%s, pid mode %s\n", (t1 - t0) / 1e6, img.nthreads,
                 img.nthreads == 1 ? "" : "s", crac__pid_mode_name(mode));
-    if (crac__stage_regions(&img, &st, &o, &err))
+    if (crac__stage_regions(&img, &st, &o, lz.on, &err))
         return fail(err);
-    if (o.verbose)
+    if (o.verbose) {
         fprintf(stderr, "crac restore: %zu regions staged, %llu pages read and checked, "
-                "%llu mapped from the image (%.3f ms); pid %d\n", img.nregions,
-                (unsigned long long)(img.proc->pages_total - st.pages_mapped),
-                (unsigned long long)st.pages_mapped,
+                "%llu to be served by the pager (%.3f ms); pid %d\n", img.nregions,
+                (unsigned long long)(img.proc->pages_total - st.pages_lazy),
+                (unsigned long long)st.pages_lazy,
                 (now_ns(CLOCK_MONOTONIC) - t1) / 1e6, (int)getpid());
-    crac__launch(&img, &st, &o, &err);
+        if (!lz.on && lz.why_not)
+            fprintf(stderr, "crac restore: eager restore: %s\n", lz.why_not);
+    }
+    crac__launch(&img, &st, &o, &lz, &err);
     return fail(err);
 }

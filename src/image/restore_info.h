@@ -11,8 +11,8 @@
 #include <stdint.h>
 #include "image/format.h"
 
-#define CRAC_BLOB_ARGS_VERSION 1
-#define CRAC_RESTORE_INFO_VERSION 2
+#define CRAC_BLOB_ARGS_VERSION 2
+#define CRAC_RESTORE_INFO_VERSION 3
 
 /* Given to the restored process: crac__ctx_save() "returns" its address. */
 struct crac_restore_info {
@@ -26,15 +26,17 @@ struct crac_restore_info {
      * proc_size), which the restored code applies: so the process need not
      * keep a copy of its own in memory that the image would save again. */
     uint32_t proc_off, proc_size;
-    /* --lazy: the pages file the memory is mapped from (device, inode), so
-     * a later checkpoint saves those mappings as memory, not as a file */
-    uint32_t lazy_major, lazy_minor;
-    uint64_t lazy_ino;
+    /* Lazy restore: the restored process's copy of the userfaultfd its
+     * memory is served through (-1: restored eagerly).  Kept so that the
+     * pager's death stops the process instead of handing it zeros, and so
+     * that a later checkpoint can bring every page in first. */
+    int32_t uffd;
+    uint32_t pad;
     char cwd[4096];
 };
 #define CRAC_RI_EXE_KEPT 1u /* /proc/self/exe names the saved program */
 #define CRAC_RI_VERBOSE 2u
-#define CRAC_RI_LAZY 4u
+#define CRAC_RI_LAZY 4u /* memory served lazily (uffd above) */
 #define CRAC_RI_TIDS_CHANGED 8u /* keep: some thread ids were taken, threads got new ones */
 
 struct crac_blob_move {
@@ -91,6 +93,12 @@ struct crac_blob_args {
     uint64_t auxv[CRAC_AUXV_WORDS];
     struct crac_cpu_ctx ctx; /* the leader's */
     uint64_t info; /* struct crac_restore_info *, passed to the saved code */
+    /* Lazy restore: the regions registered with the userfaultfd once in
+     * place (offset from the args), then the socket on which the pager
+     * waits for the byte saying so (-1: eager). */
+    int32_t uffd, uffd_sock;
+    uint64_t lazy_off;
+    uint64_t nlazy;
 };
 
 /* The blob's entry: never returns. */

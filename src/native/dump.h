@@ -142,8 +142,19 @@ int crac__dump_open_new(const char *dir, const char *name);
 /* After a --lazy restore, memory is mapped from the image's pages file:
  * such mappings are the process's memory, not a file it mapped (and the
  * image may have been deleted since).  Identity of that file, or 0s. */
-void crac__lazy_image_set(unsigned major, unsigned minor, uint64_t ino);
-bool crac__lazy_image_mapping(unsigned major, unsigned minor, uint64_t ino);
+/* A lazily restored process (lazy.c): its copy of the userfaultfd its
+ * memory is served through (-1: none), claimed as the library's. */
+void crac__lazy_uffd_set(int fd);
+/* Before a checkpoint reads the memory: every page still to be served
+ * brought in (a page not yet served is absent, and the walk would take it
+ * for never touched), then the memory unregistered and the descriptor
+ * closed.  0 or -errno. */
+int crac__lazy_settle(void);
+/* Calls fn for every mapping whose smaps VmFlags has `flag` (two letters),
+ * reading /proc/self/smaps in pieces with no heap (smaps.c).  Stops at
+ * fn's first non-zero return.  0, fn's value or -errno. */
+int crac__smaps_flagged(const char *flag, int (*fn)(void *arg, uint64_t start, uint64_t end),
+                        void *arg);
 
 /* Everything the native engine v1 cannot save, one cause each (checker). */
 void crac__dump_refusals(crac_error *problems);

@@ -112,10 +112,7 @@ static int restored(const struct crac_restore_info *info, const struct crac__cp_
     }
     crac__dump_forget_spare();
     crac__thread_apply(crac__thread_self_record(), saved->rseq_offset, saved->rseq_size);
-    if (info->flags & CRAC_RI_LAZY)
-        crac__lazy_image_set(info->lazy_major, info->lazy_minor, info->lazy_ino);
-    else
-        crac__lazy_image_set(0, 0, 0);
+    crac__lazy_uffd_set(info->flags & CRAC_RI_LAZY ? info->uffd : -1);
     crac__proc_apply(saved, info);
     hooks->restored();
     hooks->before_release(restore_policies_given(info));
@@ -183,6 +180,14 @@ static int native_checkpoint(const struct crac__cp_request *req, crac_error **er
     if (req->dry_run)
         return CRAC__CP_CONTINUED;
     t[0] = now_ns();
+    /* Memory still served lazily from the last restore's image comes in
+     * first: its absent pages are not "never touched". */
+    if ((rc = crac__lazy_settle()) < 0) {
+        *err = crac__error_src("engine", "checkpoint to %s failed while bringing in the memory "
+                               "of the last restore: %s; no image was written", req->dest,
+                               strerror(-rc));
+        return CRAC__CP_FAILED;
+    }
     if (!(d = crac__dump_prepare(req->dest, err)))
         return CRAC__CP_FAILED;
     d->dropped = req->dropped;

@@ -38,7 +38,7 @@ static void check_maps(crac_error *problems)
         const char *why = NULL;
         if ((m.path_len >= 5 && !memcmp(m.path, "/SYSV", 5)) || (m.perms[3] == 's' && m.perms[1] == 'w'))
             continue; /* SysV and shared writable memory: the general checker (src/lib/check_proc.c) */
-        if (deleted && !crac__lazy_image_mapping(m.dev_major, m.dev_minor, m.ino))
+        if (deleted)
             why = "mapping of a deleted file";
         else if (m.perms[3] == 's' && (!m.path_len || m.path[0] != '/'))
             why = "shared anonymous mapping";

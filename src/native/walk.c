@@ -151,27 +151,7 @@ static uint64_t dead_below(const struct crac__dump *d, const struct crac_img_reg
     return dead;
 }
 
-static struct {
-    unsigned major, minor;
-    uint64_t ino;
-} lazy_image;
-
-void crac__lazy_image_set(unsigned major, unsigned minor, uint64_t ino)
-{
-    lazy_image.major = major;
-    lazy_image.minor = minor;
-    lazy_image.ino = ino;
-}
-
-bool crac__lazy_image_mapping(unsigned major, unsigned minor, uint64_t ino)
-{
-    return lazy_image.ino && ino == lazy_image.ino && major == lazy_image.major &&
-           minor == lazy_image.minor;
-}
-
-/* all: every page counts, present or not (memory mapped from an image:
- * a page never touched holds the image's bytes, not zeros). */
-static int save_pages(struct crac__dump *d, struct crac_img_region *r, bool all)
+static int save_pages(struct crac__dump *d, struct crac_img_region *r)
 {
     int anon = r->kind != CRAC_RGN_FILE;
     struct run_state rs = {r, 0, 0};
@@ -191,7 +171,7 @@ static int save_pages(struct crac__dump *d, struct crac_img_region *r, bool all)
             uint64_t pm = d->pagemap[i];
             int save;
             if (anon)
-                save = (all || (pm & (PM_PRESENT | PM_SWAPPED))) && addr + CRAC_PAGE > dead &&
+                save = (pm & (PM_PRESENT | PM_SWAPPED)) && addr + CRAC_PAGE > dead &&
                        !page_is_zero((const void *)addr);
             else
                 save = (pm & PM_SWAPPED) || ((pm & PM_PRESENT) && !(pm & PM_FILE));
@@ -247,10 +227,7 @@ static int save_piece(struct crac__dump *d, const struct crac_map *m, uint64_t s
     r->end = end;
     r->prot = (uint32_t)prot;
     r->file = -1;
-    bool from_image = m->path_len && crac__lazy_image_mapping(m->dev_major, m->dev_minor, m->ino);
-    if (from_image) {
-        r->kind = CRAC_RGN_ANON;
-    } else if (m->path_len && m->path[0] == '/') {
+    if (m->path_len && m->path[0] == '/') {
         r->kind = m->perms[3] == 's' ? CRAC_RGN_SHARED_FILE : CRAC_RGN_FILE;
         r->file = crac__dump_file(d, m->path, m->path_len, m->ino);
         if (r->file < 0)
@@ -274,7 +251,7 @@ static int save_piece(struct crac__dump *d, const struct crac_map *m, uint64_t s
      * for the duration (the region records the real protection). */
     if (!(prot & PROT_READ) && mprotect((void *)start, end - start, prot | PROT_READ) < 0)
         return -errno;
-    rc = save_pages(d, r, from_image);
+    rc = save_pages(d, r);
     /* the pages are read when written: before the protection comes back */
     if (!(prot & PROT_READ) && !rc)
         rc = write_batch(d);

@@ -58,16 +58,32 @@ static int highest(const struct crac_img *img)
     return top;
 }
 
-/* Our executable above every saved number; everything else of ours closed. */
-static int clear_numbers(struct crac__fdplan *p, int *exe_fd)
+/* Ours (the executable the blob names, the lazy restore's descriptors)
+ * above every saved number, in a row; everything else of ours closed. */
+static int clear_numbers(struct crac__fdplan *p, int *ours, size_t nours)
 {
-    int moved = fcntl(*exe_fd, F_DUPFD_CLOEXEC, p->top);
-    if (moved < 0)
-        return -errno;
-    close(*exe_fd);
-    *exe_fd = moved;
-    close_range(3, (unsigned)moved - 1, 0);
-    close_range((unsigned)moved + 1, ~0U, 0);
+    int first = -1, last = -1;
+    for (size_t i = 0; i < nours; i++) {
+        if (ours[i] < 0)
+            continue;
+        int moved = fcntl(ours[i], F_DUPFD_CLOEXEC, last >= 0 ? last + 1 : p->top);
+        if (moved < 0)
+            return -errno;
+        close(ours[i]);
+        ours[i] = last = moved;
+        first = first < 0 ? moved : first;
+    }
+    if (first < 0)
+        return -EBADF;
+    close_range(3, (unsigned)first - 1, 0);
+    for (int fd = first + 1; fd < last; fd++) {
+        bool keep = false;
+        for (size_t i = 0; i < nours; i++)
+            keep |= ours[i] == fd;
+        if (!keep)
+            close(fd);
+    }
+    close_range((unsigned)last + 1, ~0U, 0);
     return 0;
 }
 
@@ -131,12 +147,12 @@ static int make_all(struct crac__fdplan *p)
 }
 
 int crac__fds_restore(const struct crac_img *img, const struct crac__restore_opts *o,
-                      int *exe_fd, crac_error **err)
+                      int *ours, size_t nours, crac_error **err)
 {
     struct crac__fdplan p = {.img = img, .failed = -1, .top = 3};
     int rc;
     if (!img->nfds) { /* the restored process starts with stdin, stdout and stderr only */
-        if ((rc = clear_numbers(&p, exe_fd)) == 0)
+        if ((rc = clear_numbers(&p, ours, nours)) == 0)
             return 0;
         *err = crac__error_src("restore", "cannot move our own descriptors: %s", strerror(-rc));
         return -1;
@@ -151,7 +167,7 @@ int crac__fds_restore(const struct crac_img *img, const struct crac__restore_opt
     p.made = p.any_file + img->nfds;
     if (crac__fdplan_rules(&p, o->policies, err) || make_room(&p, err))
         goto out;
-    if ((rc = clear_numbers(&p, exe_fd)) < 0) {
+    if ((rc = clear_numbers(&p, ours, nours)) < 0) {
         *err = crac__error_src("restore", "cannot move our own descriptors: %s", strerror(-rc));
         goto out;
     }

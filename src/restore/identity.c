@@ -28,6 +28,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "core/core.h"
+#include "restore/lazy.h"
 #include "restore/restore.h"
 
 #define CAP_CR 40 /* CAP_CHECKPOINT_RESTORE */
@@ -143,17 +144,31 @@ static __attribute__((noreturn)) void exit_like(int status)
     _exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
 }
 
+/* What the waiting parent does first: serve the child's memory when the
+ * restore is lazy (the direct parent only; the others let go of it). */
+struct parent_job {
+    const struct crac_img *img;
+    const struct crac__restore_opts *o;
+    struct crac__lazy *lz;
+};
+
 /* Waits for `child`, reaping any other process that ends meanwhile (an
- * init must), then exits as it did. */
-static __attribute__((noreturn)) void wait_and_exit(pid_t child)
+ * init must), then exits as it did: with 1 when its image's page data
+ * turned out corrupted (the pager stopped it and said so). */
+static __attribute__((noreturn)) void wait_and_exit(pid_t child, const struct parent_job *job)
 {
-    int status;
+    int status, bad = 0;
     pid_t p;
     forward_signals(child);
+    if (job && job->lz->on)
+        bad = crac__pager_serve(job->img, job->o, job->lz, child) < 0;
     for (;;) {
         p = waitpid(-1, &status, __WALL);
-        if (p == child)
+        if (p == child) {
+            if (bad)
+                _exit(1);
             exit_like(status);
+        }
         if (p < 0 && errno == ECHILD)
             _exit(1);
     }
@@ -251,17 +266,19 @@ static void die_with_parent(pid_t parent)
 }
 
 int crac__pid_mode_enter(const struct crac_img *img, enum crac__pid_mode *modep, bool fallback,
+                         const struct crac__restore_opts *o, struct crac__lazy *lz,
                          crac_error **err)
 {
     enum crac__pid_mode mode = *modep;
     pid_t child, self = getpid();
+    struct parent_job job = {img, o, lz};
     if (mode == PID_KEEP && fallback) {
         /* auto chose keep because the ids were free a moment ago; another
          * restore of the same image may have taken them since. */
         clocks_forward_or_warn(img);
         child = clone3_pid(0, img->proc->pid);
         if (child > 0)
-            wait_and_exit(child);
+            wait_and_exit(child, &job);
         if (child == 0) {
             die_with_parent(self);
             return 0;
@@ -288,8 +305,10 @@ int crac__pid_mode_enter(const struct crac_img *img, enum crac__pid_mode *modep,
             *err = crac__error_src("restore", "cannot create a pid namespace: %s", strerror(errno));
             return -1;
         }
-        if (child > 0)
-            wait_and_exit(child);
+        if (child > 0) {
+            crac__lazy_drop(lz); /* the namespace's init serves it */
+            wait_and_exit(child, NULL);
+        }
         /* the namespace's init */
         die_with_parent(0);
         self = getpid();
@@ -308,7 +327,7 @@ int crac__pid_mode_enter(const struct crac_img *img, enum crac__pid_mode *modep,
         return -1;
     }
     if (child > 0)
-        wait_and_exit(child);
+        wait_and_exit(child, &job);
     die_with_parent(self);
     return 0;
 }

@@ -10,10 +10,10 @@
 #include <sys/mman.h>
 #include <sys/rseq.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <time.h>
 #include <unistd.h>
 #include "core/core.h"
+#include "restore/lazy.h"
 #include "restore/restore.h"
 
 #define RSEQ_SIG 0x53053053
@@ -99,7 +99,8 @@ static void plan_threads(const struct crac_img *img, struct crac_blob_args *a, b
  * threads), restore information (+ the process section, --env strings),
  * stack, a page for the new threads, parking room for the vDSO. */
 struct blob_layout {
-    uint64_t code, args, moves_off, keep_off, threads_off, info, stack_top, thread_stack, park;
+    uint64_t code, args, moves_off, keep_off, threads_off, lazy_off, info, stack_top, thread_stack,
+        park;
     uint64_t len;
 };
 
@@ -124,7 +125,8 @@ static void layout(const struct crac_img *img, uint64_t base, struct blob_layout
     l->moves_off = up(sizeof(struct crac_blob_args), 64);
     l->keep_off = l->moves_off + img->nregions * sizeof(struct crac_blob_move);
     l->threads_off = up(l->keep_off + (img->nregions + 2) * sizeof(struct crac_blob_range), 64);
-    args_len = up(l->threads_off + img->nthreads * sizeof(struct crac_blob_thread), CRAC_PAGE);
+    l->lazy_off = up(l->threads_off + img->nthreads * sizeof(struct crac_blob_thread), 64);
+    args_len = up(l->lazy_off + img->nregions * sizeof(struct crac_blob_range), CRAC_PAGE);
     l->info = l->args + args_len;
     l->stack_top = l->info + up(INFO_ENV_OFF + ENV_MAX, CRAC_PAGE) + (64UL << 10);
     l->thread_stack = l->stack_top + CRAC_PAGE;
@@ -139,9 +141,26 @@ uint64_t crac__blob_area_len(const struct crac_img *img)
     return l.len;
 }
 
+/* The regions the blob registers with the userfaultfd once in place. */
+static void plan_lazy(const struct crac_img *img, const struct crac__stage *st,
+                      struct crac_blob_args *a, const struct crac__lazy *lz)
+{
+    struct crac_blob_range *lr = (void *)((char *)a + a->lazy_off);
+    a->uffd = a->uffd_sock = -1;
+    a->nlazy = 0;
+    if (!lz || !lz->on)
+        return;
+    for (size_t i = 0; i < img->nregions; i++)
+        if (st->lazy[i])
+            lr[a->nlazy++] = (struct crac_blob_range){img->regions[i].start, img->regions[i].end};
+    a->uffd = lz->uffd;
+    a->uffd_sock = lz->sock[1];
+}
+
 static struct crac_restore_info *plan_info(const struct crac_img *img, void *at,
                                            const struct crac__restore_opts *o,
-                                           const struct crac__stage *st)
+                                           const struct crac__stage *st,
+                                           const struct crac__lazy *lz)
 {
     struct crac_restore_info *info = at;
     char *env = (char *)at + INFO_ENV_OFF;
@@ -152,14 +171,10 @@ static struct crac_restore_info *plan_info(const struct crac_img *img, void *at,
     info->blob_len = st->blob_len;
     info->started_ns = o->started_ns;
     info->flags = CRAC_RI_EXE_KEPT | (o->verbose ? CRAC_RI_VERBOSE : 0);
-    if (o->lazy) {
-        struct stat sb;
-        if (fstat(img->pages_fd, &sb) == 0) {
-            info->flags |= CRAC_RI_LAZY;
-            info->lazy_major = major(sb.st_dev);
-            info->lazy_minor = minor(sb.st_dev);
-            info->lazy_ino = sb.st_ino;
-        }
+    info->uffd = -1;
+    if (lz && lz->on) {
+        info->flags |= CRAC_RI_LAZY;
+        info->uffd = lz->uffd;
     }
     info->proc_off = INFO_PROC_OFF;
     info->proc_size = sizeof(*img->proc);
@@ -177,13 +192,21 @@ static struct crac_restore_info *plan_info(const struct crac_img *img, void *at,
     return info;
 }
 
+/* The saved descriptors on their numbers; ours (the executable, and the
+ * lazy restore's userfaultfd and socket) above them. */
 static int make_fds(const struct crac_img *img, const struct crac__restore_opts *o, int *exe_fd,
-                    crac_error **err)
+                    struct crac__lazy *lz, crac_error **err)
 {
     struct timespec t0, t1;
+    int ours[3] = {*exe_fd, lz && lz->on ? lz->uffd : -1, lz && lz->on ? lz->sock[1] : -1};
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    if (crac__fds_restore(img, o, exe_fd, err))
+    if (crac__fds_restore(img, o, ours, 3, err))
         return -1;
+    *exe_fd = ours[0];
+    if (lz && lz->on) {
+        lz->uffd = ours[1];
+        lz->sock[1] = ours[2];
+    }
     clock_gettime(CLOCK_MONOTONIC, &t1);
     if (o->verbose && img->nfds)
         fprintf(stderr, "crac restore: %zu descriptor%s made (%.3f ms)\n", img->nfds,
@@ -193,7 +216,7 @@ static int make_fds(const struct crac_img *img, const struct crac__restore_opts 
 }
 
 int crac__launch(const struct crac_img *img, struct crac__stage *st,
-                 const struct crac__restore_opts *o, crac_error **err)
+                 const struct crac__restore_opts *o, struct crac__lazy *lz, crac_error **err)
 {
     struct blob_layout l;
     struct crac_blob_args *a;
@@ -218,13 +241,14 @@ int crac__launch(const struct crac_img *img, struct crac__stage *st,
     a->moves_off = l.moves_off;
     a->keep_off = l.keep_off;
     a->threads_off = l.threads_off;
+    a->lazy_off = l.lazy_off;
     a->thread_stack = l.thread_stack;
     a->task_size = CRAC_TASK_SIZE;
     if (plan_vdso(img, a, l.park, err))
         return -1;
     plan_moves(img, st, a);
     plan_threads(img, a, o->pid_mode == PID_KEEP || o->pid_mode == PID_NS);
-    info = plan_info(img, (void *)l.info, o, st);
+    info = plan_info(img, (void *)l.info, o, st, lz);
     a->info = (uint64_t)info;
     if (__rseq_size) {
         uint64_t tp;
@@ -244,13 +268,15 @@ int crac__launch(const struct crac_img *img, struct crac__stage *st,
     }
     /* The last step that may fail: what is open after it is the restored
      * process's (and stdin, stdout and stderr of our caller). */
-    if (make_fds(img, o, &exe_fd, err))
+    if (make_fds(img, o, &exe_fd, lz, err))
         return -1;
     fflush(NULL);
     /* From here on, our own handlers and libc are about to vanish. */
     sigfillset(&all);
     sigprocmask(SIG_SETMASK, &all, NULL);
     plan_mm(img, a, exe_fd); /* the blob closes it once it named the executable */
+    plan_lazy(img, st, a, lz);
+    info->uffd = a->uffd;
     __asm__ volatile("movq %0, %%rsp\n\t"
                      "callq *%1\n\t"
                      :

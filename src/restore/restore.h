@@ -10,6 +10,8 @@
 #include "image/image.h"
 #include "image/restore_info.h"
 
+struct crac__lazy; /* lazy.h */
+
 enum crac__pid_mode { PID_AUTO, PID_KEEP, PID_NS, PID_NEW };
 
 struct crac__restore_opts {
@@ -21,7 +23,7 @@ struct crac__restore_opts {
     const char **labels; /* --require-label K=V */
     size_t nlabels;
     bool verbose;
-    bool lazy;
+    bool eager;           /* --eager: every page read before the jump */
     bool huge_pages;
     bool insecure;        /* --insecure: no check of who could have written it */
     const char *trust_key; /* --trust-key: the image must be signed by this key */
@@ -35,22 +37,23 @@ struct crac__stage {
     uint64_t *addr;               /* staged address of each region */
     uint64_t blob_base, blob_len; /* the blob's area, at the end of the reservation */
     int *file_fds;                /* one per image file, -1 until opened */
-    bool lazy;                    /* --lazy: page data mapped from the image where it pays */
-    bool *mapped;                 /* per region: its runs are mapped, not read */
-    uint64_t pages_mapped;        /* how many pages that makes */
+    bool *lazy;                   /* per region: staged empty, served by the pager */
+    uint64_t pages_lazy;          /* how many saved pages that makes */
     bool huge;                    /* MADV_HUGEPAGE on dense regions */
     const uint8_t *run_hashes;    /* signed image: each run read must match */
 };
 
 /* Reserves room, maps every region at its staged address, reads the page
- * data into it and checks each region's checksum.  Nothing irreversible:
- * on failure the caller reports and exits. */
+ * data into it and checks each run's checksum; with lazy, the regions the
+ * pager serves (crac__lazy_region) stay empty.  Nothing irreversible: on
+ * failure the caller reports and exits. */
 int crac__stage_regions(const struct crac_img *img, struct crac__stage *st,
-                        const struct crac__restore_opts *o, crac_error **err);
+                        const struct crac__restore_opts *o, bool lazy, crac_error **err);
 /* Builds the blob's arguments and jumps; returns only on failure (before
- * the point of no return). */
+ * the point of no return).  lz: the lazy restore's descriptors (NULL or
+ * not on: eager). */
 int crac__launch(const struct crac_img *img, struct crac__stage *st,
-                 const struct crac__restore_opts *o, crac_error **err);
+                 const struct crac__restore_opts *o, struct crac__lazy *lz, crac_error **err);
 
 /* Everything about the image this machine must allow, beyond the image's
  * own consistency (crac__img_open): what the kernel will demand past the
@@ -82,17 +85,19 @@ int crac__pid_mode_choose(const struct crac_img *img, enum crac__pid_mode want,
                           enum crac__pid_mode *got, crac_error **err);
 /* For keep and ns: forks into the identity; only the process that is to
  * become the restored one returns (0).  The others wait for it and exit as
- * it does.  With fallback (auto), keep turns into ns or new when the pid was
+ * it does; its parent serves its memory first when lz->on (lazy.h).  With fallback (auto), keep turns into ns or new when the pid was
  * taken meanwhile (*mode says which).  -1 with *err when the fork failed. */
 int crac__pid_mode_enter(const struct crac_img *img, enum crac__pid_mode *mode, bool fallback,
+                         const struct crac__restore_opts *o, struct crac__lazy *lz,
                          crac_error **err);
 
-/* The saved descriptors, each on its number (src/restore/fds.c): our own
- * move above them (*exe_fd is the moved executable) or close.  0, or -1
+/* The saved descriptors, each on its number (src/restore/fds.c): the nours
+ * of ours in ours[] (-1: none) move above them, updated to their new
+ * numbers, and everything else of ours closes.  0, or -1
  * with *err naming the descriptor and what failed (nothing is left of
  * them then). */
 int crac__fds_restore(const struct crac_img *img, const struct crac__restore_opts *o,
-                      int *exe_fd, crac_error **err);
+                      int *ours, size_t nours, crac_error **err);
 
 /* Room the blob's area needs (code, arguments, threads, stacks, vDSO parking). */
 uint64_t crac__blob_area_len(const struct crac_img *img);

@@ -22,6 +22,7 @@
 #include "image/hash.h"
 #include "image/maps.h"
 #include "core/core.h"
+#include "restore/lazy.h"
 #include "restore/restore.h"
 #include "restore/trust.h"
 
@@ -90,7 +91,7 @@ static int file_fd(const struct crac_img *img, struct crac__stage *st, int32_t i
 struct fill {
     const struct crac_img *img;
     const uint8_t *run_hashes; /* signed image: BLAKE2b of each run (trust.h) */
-    uint64_t *dst; /* staged address of each run, 0: mapped (--lazy) */
+    uint64_t *dst; /* staged address of each run, 0: served by the pager (lazy.c) */
     struct {
         size_t start, end;
     } *groups;     /* runs read by one preadv each */
@@ -115,7 +116,8 @@ static void fail_run(struct fill *f, size_t k, const char *what)
     }
 }
 
-/* Reads runs [k, end) (none mapped) and checks each one's checksum. */
+/* Reads runs [k, end) and checks each one's checksum, and its signed hash
+ * when the image is signed (the bytes checked are the bytes that run). */
 static void fill_group(struct fill *f, size_t k, size_t end)
 {
     const struct crac_img *img = f->img;
@@ -131,11 +133,17 @@ static void fill_group(struct fill *f, size_t k, size_t end)
         fail_run(f, k, "short read (truncated image)");
         return;
     }
-    for (size_t i = 0; i < n; i++)
+    for (size_t i = 0; i < n; i++) {
         if (crac__hash(iov[i].iov_base, iov[i].iov_len) != img->runs[k + i].hash) {
             fail_run(f, k + i, "checksum mismatch (corrupted image)");
             return;
         }
+        if (f->run_hashes &&
+            !crac__sign_run_ok(f->run_hashes, k + i, iov[i].iov_base, iov[i].iov_len)) {
+            fail_run(f, k + i, "does not match its signed hash (changed since signed)");
+            return;
+        }
+    }
 }
 
 static void *fill_worker(void *arg)
@@ -153,7 +161,7 @@ static size_t make_groups(struct fill *f)
     const struct crac_img *img = f->img;
     size_t n = 0;
     for (size_t k = 0; k < img->nruns;) {
-        if (!f->dst[k]) { /* mapped from the image (--lazy) */
+        if (!f->dst[k]) { /* served by the pager */
             k++;
             continue;
         }
@@ -185,7 +193,7 @@ static int fill_all(const struct crac_img *img, const struct crac__stage *st, cr
     for (size_t i = 0; i < img->nregions; i++) {
         const struct crac_img_region *r = &img->regions[i];
         for (uint64_t k = r->runs_first; k < r->runs_first + r->runs_count; k++)
-            f.dst[k] = st->mapped[i] ? 0 : st->addr[i] + (img->runs[k].addr - r->start);
+            f.dst[k] = st->lazy[i] ? 0 : st->addr[i] + (img->runs[k].addr - r->start);
     }
     f.ngroups = make_groups(&f);
     /* Threads pay off only when there is enough to read. */
@@ -205,87 +213,12 @@ static int fill_all(const struct crac_img *img, const struct crac__stage *st, cr
     return 0;
 }
 
-/* Runs k and k+1 follow each other both in memory and in the pages file:
- * one mapping covers both. */
-static bool run_continues(const struct crac_img *img, uint64_t k)
-{
-    const struct crac_img_run *a = &img->runs[k], *b = &img->runs[k + 1];
-    return a->addr + a->npages * CRAC_PAGE == b->addr &&
-           a->file_off + a->npages * CRAC_PAGE == b->file_off;
-}
-
-/* How many mappings --lazy needs for region r. */
-static uint64_t region_maps(const struct crac_img *img, const struct crac_img_region *r)
-{
-    uint64_t n = 0;
-    for (uint64_t k = r->runs_first; k < r->runs_first + r->runs_count; k++)
-        n += !(k + 1 < r->runs_first + r->runs_count && run_continues(img, k));
-    return n;
-}
-
-/* --lazy maps a region's runs from the image only where that pays and the
- * process's mappings stay well under vm.max_map_count: each mapping in the
- * middle of a region splits it in three.  Regions of small scattered runs
- * (under 4 pages a mapping on average: there a mapping costs more than
- * reading) are read instead, and then the most scattered ones until the
- * rest fits in half of what the kernel allows. */
-static void choose_mapped(const struct crac_img *img, struct crac__stage *st)
-{
-    long max = 65530;
-    char buf[32];
-    long n = crac__read_file("/proc/sys/vm/max_map_count", buf, sizeof(buf) - 1);
-    uint64_t total = 0, *cost = calloc(img->nregions + 1, sizeof(*cost));
-    if (n > 0) {
-        buf[n] = 0;
-        max = strtol(buf, NULL, 10);
-    }
-    for (size_t i = 0; i < img->nregions; i++) {
-        const struct crac_img_region *r = &img->regions[i];
-        uint64_t maps = r->runs_count ? region_maps(img, r) : 0;
-        st->mapped[i] = maps && cost && r->pages_saved >= 4 * maps;
-        if (st->mapped[i])
-            total += cost[i] = 2 * maps + 1;
-    }
-    while (cost && total > (uint64_t)max / 2 && total) {
-        size_t worst = img->nregions;
-        for (size_t i = 0; i < img->nregions; i++)
-            if (st->mapped[i] && (worst == img->nregions ||
-                                  img->regions[i].pages_saved * cost[worst] <
-                                      img->regions[worst].pages_saved * cost[i]))
-                worst = i;
-        st->mapped[worst] = false;
-        total -= cost[worst];
-    }
-    for (size_t i = 0; i < img->nregions; i++)
-        st->pages_mapped += st->mapped[i] ? img->regions[i].pages_saved : 0;
-    free(cost);
-}
-
-/* --lazy: the runs are mapped from the pages file, privately (copy on
- * write): nothing is read now, pages come from the page cache when touched. */
-static int map_runs(const struct crac_img *img, const struct crac_img_region *r, uint64_t at,
-                    crac_error **err)
-{
-    for (uint64_t k = r->runs_first; k < r->runs_first + r->runs_count; k++) {
-        const struct crac_img_run *run = &img->runs[k];
-        uint64_t first = k, len = run->npages * CRAC_PAGE;
-        while (k + 1 < r->runs_first + r->runs_count && run_continues(img, k))
-            len += img->runs[++k].npages * CRAC_PAGE;
-        if (mmap((void *)(at + (run->addr - r->start)), len, (int)r->prot,
-                 MAP_PRIVATE | MAP_FIXED, img->pages_fd, (off_t)run->file_off) == MAP_FAILED) {
-            *err = crac__img_run_error(img, first, strerror(errno));
-            return -1;
-        }
-    }
-    return 0;
-}
-
 static int stage_one(const struct crac_img *img, struct crac__stage *st, size_t i, crac_error **err)
 {
     const struct crac_img_region *r = &img->regions[i];
     uint64_t len = r->end - r->start, at = st->addr[i];
     int rw = PROT_READ | PROT_WRITE, prot = (int)r->prot;
-    int staged_prot = r->runs_count && !st->mapped[i] ? prot | rw : prot;
+    int staged_prot = r->runs_count && !st->lazy[i] ? prot | rw : prot;
     void *p;
 
     if (r->kind == CRAC_RGN_FILE || r->kind == CRAC_RGN_SHARED_FILE) {
@@ -304,7 +237,7 @@ static int stage_one(const struct crac_img *img, struct crac__stage *st, size_t 
          * back (free page reporting in VMs), a huge page fault on such
          * memory costs far more than the 512 small ones (measured: 1 GiB in
          * 1.8 s instead of 0.2-0.5 s; docs/benchmarks.md). */
-        if (p != MAP_FAILED && st->huge && !st->mapped[i] && len >= HUGE &&
+        if (p != MAP_FAILED && st->huge && !st->lazy[i] && len >= HUGE &&
             r->pages_saved * CRAC_PAGE * 2 >= len)
             madvise(p, len, MADV_HUGEPAGE);
         /* The flag moves with the mapping when the blob puts it in place. */
@@ -321,7 +254,7 @@ static int stage_one(const struct crac_img *img, struct crac__stage *st, size_t 
                                (unsigned long long)r->end, crac__img_str(img, r->name), strerror(errno));
         return -1;
     }
-    return st->mapped[i] ? map_runs(img, r, at, err) : 0;
+    return 0;
 }
 
 /* Zero pages between the saved runs of an anonymous region were, most of
@@ -349,7 +282,7 @@ static void populate_gaps(const struct crac_img *img, const struct crac__stage *
     for (size_t i = 0; i < img->nregions; i++) {
         const struct crac_img_region *r = &img->regions[i];
         uint64_t first = r->runs_first, end = r->runs_first + r->runs_count, from;
-        if (st->mapped[i] || r->kind == CRAC_RGN_FILE || r->runs_count < 2 || !(r->prot & PROT_READ))
+        if (st->lazy[i] || r->kind == CRAC_RGN_FILE || r->runs_count < 2 || !(r->prot & PROT_READ))
             continue;
         from = img->runs[first].addr;
         for (uint64_t k = first; k + 1 < end; k++) {
@@ -369,7 +302,7 @@ static int protect(const struct crac_img *img, const struct crac__stage *st, cra
     for (size_t i = 0; i < img->nregions; i++) {
         const struct crac_img_region *r = &img->regions[i];
         /* staged writable and readable to be filled (stage_one) */
-        if (!r->runs_count || st->mapped[i] || (r->prot | PROT_READ | PROT_WRITE) == r->prot)
+        if (!r->runs_count || st->lazy[i] || (r->prot | PROT_READ | PROT_WRITE) == r->prot)
             continue;
         if (mprotect((void *)st->addr[i], r->end - r->start, (int)r->prot) < 0) {
             *err = crac__error_src("restore", "mprotect %llx: %s", (unsigned long long)r->start,
@@ -381,25 +314,24 @@ static int protect(const struct crac_img *img, const struct crac__stage *st, cra
 }
 
 int crac__stage_regions(const struct crac_img *img, struct crac__stage *st,
-                        const struct crac__restore_opts *o, crac_error **err)
+                        const struct crac__restore_opts *o, bool lazy, crac_error **err)
 {
     uint64_t cursor;
-    bool lazy = o->lazy;
     memset(st, 0, sizeof(*st));
-    st->lazy = lazy;
-    st->huge = o->huge_pages && !lazy;
+    st->huge = o->huge_pages;
     st->run_hashes = o->run_hashes;
     st->addr = calloc(img->nregions + 1, sizeof(*st->addr));
-    st->mapped = calloc(img->nregions + 1, sizeof(*st->mapped));
+    st->lazy = calloc(img->nregions + 1, sizeof(*st->lazy));
     st->file_fds = malloc((img->nfiles + 1) * sizeof(int));
-    if (!st->addr || !st->mapped || !st->file_fds) {
+    if (!st->addr || !st->lazy || !st->file_fds) {
         *err = crac__error_src("restore", "out of memory");
         return -1;
     }
     for (size_t i = 0; i < img->nfiles; i++)
         st->file_fds[i] = -1;
-    if (lazy)
-        choose_mapped(img, st);
+    for (size_t i = 0; lazy && i < img->nregions; i++)
+        if ((st->lazy[i] = crac__lazy_region(img, i)))
+            st->pages_lazy += img->regions[i].pages_saved;
     if (reserve(img, st, err))
         return -1;
     cursor = st->base;

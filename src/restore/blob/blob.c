@@ -11,11 +11,15 @@
  *   4. unmap everything else (the old program, its libraries, its stack);
  *   5. move the vDSO trio onto its saved addresses;
  *   6. set the mm layout (brk, args, env, auxv, exe) with PR_SET_MM_MAP;
- *   7. recreate the other threads, each jumping to its saved context;
- *   8. load the leader's saved registers and jump back into library code.
+ *   7. lazy restore: register the empty regions with the userfaultfd and
+ *      tell the pager (the parent process), which then fills them;
+ *   8. recreate the other threads, each jumping to its saved context;
+ *   9. load the leader's saved registers and jump back into library code.
  * After step 1 there is no way back: a failure prints a message and exits.
  */
 #include "image/restore_info.h"
+#include <linux/ioctl.h>
+#include <linux/userfaultfd.h>
 #include "restore/blob/sys.h"
 
 #define SECTION_ENTRY __attribute__((section(".text.entry"), used))
@@ -190,6 +194,27 @@ static void spawn_threads(const struct crac_blob_args *a)
     }
 }
 
+/* Registered only now, at their final addresses: registered before the
+ * move, every region's mremap would wait for the pager to read an event.
+ * Then one byte on the pager's socket says "serve"; closing it leaves the
+ * restored process nothing of ours but the userfaultfd copy. */
+static void register_lazy(const struct crac_blob_args *a)
+{
+    const struct crac_blob_range *lz = (const void *)((const char *)a + a->lazy_off);
+    static const char go = 'R';
+    for (uint64_t i = 0; i < a->nlazy; i++) {
+        struct uffdio_register reg = {.range = {lz[i].start, lz[i].end - lz[i].start},
+                                      .mode = UFFDIO_REGISTER_MODE_MISSING};
+        long r = sys3(NR_ioctl, a->uffd, (long)UFFDIO_REGISTER, (long)&reg);
+        if (r < 0)
+            die("registering memory for the lazy restore", lz[i].start, r);
+    }
+    long r = sys3(NR_write, a->uffd_sock, (long)&go, 1);
+    if (r != 1)
+        die("waking the pager", 0, r);
+    sys1(NR_close, a->uffd_sock);
+}
+
 SECTION_ENTRY __attribute__((noreturn)) void crac_blob_entry(struct crac_blob_args *a)
 {
     const struct crac_blob_move *moves = (const void *)((const char *)a + a->moves_off);
@@ -212,6 +237,8 @@ SECTION_ENTRY __attribute__((noreturn)) void crac_blob_entry(struct crac_blob_ar
     set_mm(a);
     if (exe_fd != (uint32_t)-1)
         sys1(NR_close, exe_fd);
+    if (a->uffd >= 0)
+        register_lazy(a);
     spawn_threads(a);
     jump(a);
 }

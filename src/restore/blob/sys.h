@@ -55,6 +55,7 @@ static inline long sys5(long n, long a, long b, long c, long d, long e)
 #define NR_write 1
 #define NR_close 3
 #define NR_munmap 11
+#define NR_ioctl 16
 #define NR_mremap 25
 #define NR_prctl 157
 #define NR_arch_prctl 158
