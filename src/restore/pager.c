@@ -32,8 +32,6 @@
 
 #define P crac__pg
 
-struct pager crac__pg;
-
 static uint64_t now_ns(void)
 {
     struct timespec ts;
@@ -141,8 +139,12 @@ static void unregister_all(struct pg_client *c)
     if (!f)
         return;
     while (fgets(line, sizeof(line), f)) {
-        if (sscanf(line, "%lx-%lx ", &s, &e) == 2)
+        unsigned long a, b; /* "Anonymous:" starts like a hex number too */
+        if (sscanf(line, "%lx-%lx ", &a, &b) == 2) {
+            s = a;
+            e = b;
             continue;
+        }
         if (!strncmp(line, "VmFlags:", 8) && strstr(line, " um")) {
             struct uffdio_range r = {s, e - s};
             ioctl(c->uffd, UFFDIO_UNREGISTER, &r);
@@ -151,12 +153,35 @@ static void unregister_all(struct pg_client *c)
     fclose(f);
 }
 
+/* Events the kernel queued before the memory was unregistered: their
+ * callers wait until someone reads them (a madvise would hang for good,
+ * the process holding its copy of the descriptor).  Faults among them were
+ * woken by the unregistering; a fork's child becomes a client. */
+static int drain_events(struct pg_client *c)
+{
+    struct uffd_msg msgs[64];
+    ssize_t r;
+    int n = 0;
+    while ((r = read(c->uffd, msgs, sizeof(msgs))) > 0)
+        for (int j = 0; j < (int)(r / (ssize_t)sizeof(*msgs)); j++)
+            if (msgs[j].event != UFFD_EVENT_PAGEFAULT) {
+                crac__pg_event(c, &msgs[j]);
+                n++;
+            }
+    return n;
+}
+
 /* A client all in, or gone: its memory becomes plain memory. */
 static void release(struct pg_client *c)
 {
     pthread_rwlock_wrlock(&c->lk); /* no fill in flight */
-    if (c->root && atomic_load(&c->complete))
+    /* Until a pass finds no event: an mremap between reading smaps and
+     * unregistering moves a registered mapping where we did not look. */
+    for (int pass = 0; c->root && atomic_load(&c->complete) && pass < 16; pass++) {
         unregister_all(c);
+        if (!drain_events(c))
+            break;
+    }
     close(c->uffd);
     c->uffd = -1;
     pthread_rwlock_unlock(&c->lk);
@@ -166,6 +191,7 @@ static void release(struct pg_client *c)
 /* Drops finished clients; fills pf with the others.  How many. */
 static int poll_set(struct pollfd *pf, struct pg_client **pc, int max)
 {
+    struct pg_client *done = NULL;
     int n = 0;
     pthread_mutex_lock(&P.mu);
     for (struct pg_client **pp = &P.clients; *pp;) {
@@ -175,7 +201,8 @@ static int poll_set(struct pollfd *pf, struct pg_client **pc, int max)
             P.nclients--;
             if (c->root && !P.t_done)
                 P.t_done = now_ns();
-            release(c);
+            c->next = done;
+            done = c;
             continue;
         }
         if (n < max) {
@@ -185,6 +212,11 @@ static int poll_set(struct pollfd *pf, struct pg_client **pc, int max)
         pp = &c->next;
     }
     pthread_mutex_unlock(&P.mu);
+    /* outside the lock: a fork read while draining adds a client */
+    for (struct pg_client *c = done, *next; c; c = next) {
+        next = c->next;
+        release(c);
+    }
     return n;
 }
 
@@ -225,8 +257,14 @@ static void serve_loop(char *buf)
     crac__pg_is_fault_thread = true;
     for (;;) {
         int n = poll_set(pf, pc, 256), nc = n;
-        if (!n)
-            break;
+        if (!n) {
+            pthread_mutex_lock(&P.mu);
+            n = P.nclients; /* a fork may have come with the last events */
+            pthread_mutex_unlock(&P.mu);
+            if (!n)
+                break;
+            continue;
+        }
         if (pidfd >= 0)
             pf[n++] = (struct pollfd){pidfd, POLLIN, 0};
         if (poll(pf, (nfds_t)n, 50) < 0 && errno != EINTR)

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The pager's state, shared by its files: pager.c (start, main loop, end),
- * pager_fill.c (reading, checking and filling), pager_event.c (faults,
- * events, clients).  One pager per `crac restore`, so one global. */
+/* The pager's state, shared by its files, each calling only those below it:
+ * pager.c (start, main loop, end), pager_fault.c (faults), pager_fill.c
+ * (reading, checking and filling), pager_state.c (addresses, clients,
+ * events).  One pager per `crac restore`, so one global. */
 #ifndef CRAC_RESTORE_PAGER_INT_H
 #define CRAC_RESTORE_PAGER_INT_H
 
@@ -97,10 +98,9 @@ struct pager {
 
 extern struct pager crac__pg;
 
-/* pager_event.c */
+/* pager_state.c */
 struct pg_client *crac__pg_client_new(int uffd, const struct pg_client *from);
 void crac__pg_event(struct pg_client *c, const struct uffd_msg *m);
-void crac__pg_fault(struct pg_client *c, uint64_t addr, bool write, char *buf);
 void crac__pg_drain(struct pg_client *c);
 long crac__pg_page(uint64_t orig); /* index in the per-page arrays, -1 outside */
 long crac__pg_chunk_of(uint64_t orig);
@@ -117,6 +117,9 @@ int crac__pg_claim(struct pg_client *c, long k);
 void crac__pg_finish_chunk(struct pg_client *c, long k);
 void crac__pg_urge(struct pg_client *c, long k);
 void *crac__pg_prefetch(void *arg);
+
+/* pager_fault.c */
+void crac__pg_fault(struct pg_client *c, uint64_t addr, bool write, char *buf);
 
 extern _Thread_local bool crac__pg_is_fault_thread;
 
