@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -42,6 +43,40 @@ bool crac__lazy_region(const struct crac_img *img, size_t i)
     return (r->kind == CRAC_RGN_ANON || r->kind == CRAC_RGN_HEAP) && r->runs_count &&
            (r->prot & PROT_READ) && !(r->flags & CRAC_RGN_F_WIPEONFORK) &&
            r->pages_saved * CRAC_PAGE >= LAZY_MIN_BYTES;
+}
+
+/* Where each thread resumes: its stack around the saved stack pointer
+ * (the frames it returns through, the calls it makes next) and its TLS
+ * around the thread pointer (the TCB above it, TLS variables below: the
+ * stack protector's canary is read at once).  Faulting on these costs a
+ * round trip per page before the first instruction gets anywhere, so the
+ * runs they touch are read before the jump. */
+#define HOT_BELOW (64UL << 10)
+#define HOT_ABOVE (64UL << 10)
+
+static void mark_hot(const struct crac_img *img, uint64_t at, bool *hot)
+{
+    uint64_t s = at > HOT_BELOW ? at - HOT_BELOW : 0, e = at + HOT_ABOVE;
+    size_t lo = 0, hi = img->nruns;
+    while (lo < hi) { /* the first run ending above s */
+        size_t mid = (lo + hi) / 2;
+        if (img->runs[mid].addr + img->runs[mid].npages * CRAC_PAGE <= s)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    for (size_t k = lo; k < img->nruns && img->runs[k].addr < e; k++)
+        hot[k] = true;
+}
+
+bool *crac__lazy_hot_runs(const struct crac_img *img)
+{
+    bool *hot = calloc(img->nruns + 1, sizeof(*hot));
+    for (size_t t = 0; hot && t < img->nthreads; t++) {
+        mark_hot(img, img->threads[t].ctx.rsp, hot);
+        mark_hot(img, img->threads[t].ctx.fsbase, hot);
+    }
+    return hot;
 }
 
 bool crac__lazy_any(const struct crac_img *img)

@@ -29,6 +29,10 @@ struct crac__lazy {
  * heap, readable, with at least 1 MiB of saved data. */
 bool crac__lazy_region(const struct crac_img *img, size_t i);
 bool crac__lazy_any(const struct crac_img *img);
+/* Per run: read before the jump even in a lazily served region, because a
+ * thread resumes on it (its stack or TLS).  calloc'd; NULL when out of
+ * memory.  Runs are sorted by address (the image's checks). */
+bool *crac__lazy_hot_runs(const struct crac_img *img);
 
 /* Before the fork into the identity: the socket pair.  0, or -1 (eager). */
 int crac__lazy_prepare(struct crac__lazy *lz);

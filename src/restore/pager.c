@@ -71,8 +71,8 @@ static int add_region(const struct crac_img *img, size_t i, uint64_t *pages)
     P.regions[P.nregions++] = (struct pg_region){r->start, r->end, first->addr,
                                                  last->addr + last->npages * PG_PAGE, *pages};
     for (uint64_t k = r->runs_first; k < r->runs_first + r->runs_count; k++)
-        memset(P.init + *pages + (img->runs[k].addr - r->start) / PG_PAGE, PS_NEED,
-               img->runs[k].npages);
+        memset(P.init + *pages + (img->runs[k].addr - r->start) / PG_PAGE,
+               P.hot[k] ? PS_DONE : PS_NEED, img->runs[k].npages);
     *pages += (r->end - r->start) / PG_PAGE;
     return 0;
 }
@@ -114,7 +114,8 @@ static int build(const struct crac_img *img)
     P.chunks = calloc(img->nruns + 1, sizeof(*P.chunks));
     P.zero = aligned_alloc(PG_PAGE, PG_PAGE);
     P.pend = calloc(4096, sizeof(*P.pend));
-    if (!P.regions || !P.init || !P.chunks || !P.zero || !P.pend)
+    P.hot = crac__lazy_hot_runs(img);
+    if (!P.regions || !P.init || !P.chunks || !P.zero || !P.pend || !P.hot)
         return -1;
     memset(P.zero, 0, PG_PAGE);
     P.npages = pages;
@@ -356,8 +357,8 @@ int crac__pager_serve(const struct crac_img *img, const struct crac__restore_opt
         kill(child, SIGKILL);
         return -1;
     }
+    idle_priority(false); /* before the threads: they would inherit it */
     start_threads(th, &nthreads);
-    idle_priority(false);
     if (wait_registered(lz->sock[0]) == 0) {
         P.t_go = now_ns();
         pthread_mutex_lock(&P.mu);

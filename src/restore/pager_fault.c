@@ -47,26 +47,19 @@ void crac__pg_fault(struct pg_client *c, uint64_t addr, bool write, char *buf)
     uint8_t s = pg >= 0 ? c->st[pg] : PS_ZERO;
     atomic_fetch_add(&P.faults, 1);
     if (s == PS_NEED) {
+        /* The faulting run now, even when a prefetcher has its chunk (it
+         * reads and checks 2 MiB first); the rest of the chunk goes to the
+         * prefetchers first: a fault waits for one run, not for 2 MiB. */
         long k = crac__pg_chunk_of(o);
-        uint8_t cl = atomic_load(&c->claim[k]);
-        /* The faulting run now, the rest of its chunk to the prefetchers
-         * first: the fault waits for one run, not for 2 MiB. */
-        if (cl != 1)
-            crac__pg_serve_run(c, o, buf);
-        if (cl == 0)
+        crac__pg_serve_run(c, o, buf);
+        if (atomic_load(&c->claim[k]) == 0)
             crac__pg_urge(c, k);
-        else if (cl == 2)
-            wake(c, cur);
-        /* cl == 1: its filler's COPY wakes the fault */
+        else
+            wake(c, cur); /* a prefetcher filled it first: EEXIST woke nobody */
     } else if (s == PS_ZERO) {
-        long k = pg >= 0 ? crac__pg_chunk_of(o) : 0;
-        if (pg >= 0 && P.init[pg] == PS_ZERO && crac__pg_server_zeroes(k, o)) {
-            uint8_t cl = atomic_load(&c->claim[k]);
-            if (cl == 1 && o >= atomic_load(&c->prog[k]))
-                return; /* its filler gets there and wakes the fault */
-            if (cl == 0)
-                crac__pg_urge(c, k);
-        }
+        long k = pg >= 0 ? crac__pg_chunk_of(o) : -1;
+        if (k >= 0 && atomic_load(&c->claim[k]) == 0)
+            crac__pg_urge(c, k);
         zero_fault(c, cur, write);
     } else {
         /* Filled already: the message raced with the fill that woke the

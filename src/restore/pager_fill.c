@@ -13,6 +13,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
+#include <time.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "image/hash.h"
@@ -182,25 +184,10 @@ static bool read_all(char *buf, uint64_t len, uint64_t off)
     return true;
 }
 
-/* Is orig in a gap of chunk k that its filler maps to the zero page? */
+/* Is the gap [s, e) of region g mapped to the zero page by its filler? */
 static bool gap_zeroed(const struct pg_region *g, uint64_t s, uint64_t e)
 {
     return s >= g->lo && e <= g->hi && e - s <= PG_GAP_MAX;
-}
-
-bool crac__pg_server_zeroes(long k, uint64_t orig)
-{
-    const struct pg_chunk *ch = &P.chunks[k];
-    const struct crac_img_run *runs = P.img->runs;
-    uint64_t a = ch->start;
-    for (size_t r = ch->r0; r <= ch->r1; r++) {
-        uint64_t b = r < ch->r1 ? runs[r].addr : ch->end;
-        if (orig >= a && orig < b)
-            return gap_zeroed(&P.regions[ch->reg], a, b);
-        if (r < ch->r1)
-            a = runs[r].addr + runs[r].npages * PG_PAGE;
-    }
-    return false;
 }
 
 static int fill_gap(struct pg_client *c, const struct pg_chunk *ch, uint64_t s, uint64_t e)
@@ -224,8 +211,8 @@ void crac__pg_serve_chunk(struct pg_client *c, long k, char *buf)
             bad_run(c, r);
         return;
     }
-    for (size_t r = ch->r0; r < ch->r1; r++)
-        if ((bad[r - ch->r0] = !run_ok(r, buf + (runs[r].file_off - off0))))
+    for (size_t r = ch->r0; r < ch->r1; r++) /* hot runs: checked and in already */
+        if ((bad[r - ch->r0] = !P.hot[r] && !run_ok(r, buf + (runs[r].file_off - off0))))
             bad_run(c, r);
     for (size_t r = ch->r0; r < ch->r1; r++) {
         if (fill_gap(c, ch, a, runs[r].addr))
@@ -314,16 +301,43 @@ static long next_chunk(struct pg_client *c)
     return crac__pg_claim(c, k) ? k : -1;
 }
 
+/* Prefetching takes idle CPU time only, at first: a restored service
+ * answers its first requests without competing with us (a prefetcher that
+ * held a CPU delayed the program by a scheduler slice, 3 ms and more,
+ * right after the jump); its faults are served at normal priority all the
+ * same.  After PG_IDLE_NS a program that keeps every CPU busy still gets
+ * its memory filled, at a low priority. */
+#define PG_IDLE_NS 1000000000ULL
+
+static uint64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static void priority(bool idle)
+{
+    struct sched_param sp = {0};
+    sched_setscheduler(0, idle ? SCHED_IDLE : SCHED_OTHER, &sp);
+    if (!idle)
+        setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 10);
+}
+
 /* Takes chunks in address order (after the ones faults touched), for each
  * client in turn, until every chunk of every client is in. */
 void *crac__pg_prefetch(void *arg)
 {
     char *buf = arg;
+    bool idle = true;
+    priority(true);
     pthread_mutex_lock(&P.mu);
     while (!atomic_load(&P.go) && !atomic_load(&P.quit))
         pthread_cond_wait(&P.cv, &P.mu);
     pthread_mutex_unlock(&P.mu);
     while (!atomic_load(&P.quit)) {
+        if (idle && mono_ns() - P.t_go > PG_IDLE_NS)
+            priority(idle = false);
         struct pg_client *c = next_client();
         long k;
         if (!c) {

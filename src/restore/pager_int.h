@@ -81,6 +81,7 @@ struct pager {
     size_t nregions;
     uint64_t npages;
     uint8_t *init; /* per page: PS_NEED where the image has data, else PS_ZERO */
+    bool *hot;     /* per run: read before the jump (PS_DONE from the start) */
     struct pg_chunk *chunks;
     long nchunks;
     char *zero; /* a page of zeros */
@@ -112,7 +113,6 @@ int crac__pg_fill(struct pg_client *c, uint64_t orig, uint64_t npages, const cha
 long crac__pg_ioctl(struct pg_client *c, uint64_t cur, uint64_t len, const char *src);
 void crac__pg_serve_chunk(struct pg_client *c, long k, char *buf);
 void crac__pg_serve_run(struct pg_client *c, uint64_t orig, char *buf);
-bool crac__pg_server_zeroes(long k, uint64_t orig);
 int crac__pg_claim(struct pg_client *c, long k);
 void crac__pg_finish_chunk(struct pg_client *c, long k);
 void crac__pg_urge(struct pg_client *c, long k);

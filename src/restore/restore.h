@@ -38,7 +38,8 @@ struct crac__stage {
     uint64_t blob_base, blob_len; /* the blob's area, at the end of the reservation */
     int *file_fds;                /* one per image file, -1 until opened */
     bool *lazy;                   /* per region: staged empty, served by the pager */
-    uint64_t pages_lazy;          /* how many saved pages that makes */
+    bool *hot;                    /* per run: read all the same (crac__lazy_hot_runs) */
+    uint64_t pages_lazy;          /* how many saved pages the pager serves */
     bool huge;                    /* MADV_HUGEPAGE on dense regions */
     const uint8_t *run_hashes;    /* signed image: each run read must match */
 };

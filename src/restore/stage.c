@@ -193,7 +193,7 @@ static int fill_all(const struct crac_img *img, const struct crac__stage *st, cr
     for (size_t i = 0; i < img->nregions; i++) {
         const struct crac_img_region *r = &img->regions[i];
         for (uint64_t k = r->runs_first; k < r->runs_first + r->runs_count; k++)
-            f.dst[k] = st->lazy[i] ? 0 : st->addr[i] + (img->runs[k].addr - r->start);
+            f.dst[k] = st->lazy[i] && !st->hot[k] ? 0 : st->addr[i] + (img->runs[k].addr - r->start);
     }
     f.ngroups = make_groups(&f);
     /* Threads pay off only when there is enough to read. */
@@ -218,7 +218,7 @@ static int stage_one(const struct crac_img *img, struct crac__stage *st, size_t 
     const struct crac_img_region *r = &img->regions[i];
     uint64_t len = r->end - r->start, at = st->addr[i];
     int rw = PROT_READ | PROT_WRITE, prot = (int)r->prot;
-    int staged_prot = r->runs_count && !st->lazy[i] ? prot | rw : prot;
+    int staged_prot = r->runs_count ? prot | rw : prot;
     void *p;
 
     if (r->kind == CRAC_RGN_FILE || r->kind == CRAC_RGN_SHARED_FILE) {
@@ -302,7 +302,7 @@ static int protect(const struct crac_img *img, const struct crac__stage *st, cra
     for (size_t i = 0; i < img->nregions; i++) {
         const struct crac_img_region *r = &img->regions[i];
         /* staged writable and readable to be filled (stage_one) */
-        if (!r->runs_count || st->lazy[i] || (r->prot | PROT_READ | PROT_WRITE) == r->prot)
+        if (!r->runs_count || (r->prot | PROT_READ | PROT_WRITE) == r->prot)
             continue;
         if (mprotect((void *)st->addr[i], r->end - r->start, (int)r->prot) < 0) {
             *err = crac__error_src("restore", "mprotect %llx: %s", (unsigned long long)r->start,
@@ -329,9 +329,16 @@ int crac__stage_regions(const struct crac_img *img, struct crac__stage *st,
     }
     for (size_t i = 0; i < img->nfiles; i++)
         st->file_fds[i] = -1;
+    if (lazy && !(st->hot = crac__lazy_hot_runs(img))) {
+        *err = crac__error_src("restore", "out of memory");
+        return -1;
+    }
     for (size_t i = 0; lazy && i < img->nregions; i++)
-        if ((st->lazy[i] = crac__lazy_region(img, i)))
-            st->pages_lazy += img->regions[i].pages_saved;
+        if ((st->lazy[i] = crac__lazy_region(img, i))) {
+            const struct crac_img_region *r = &img->regions[i];
+            for (uint64_t k = r->runs_first; k < r->runs_first + r->runs_count; k++)
+                st->pages_lazy += st->hot[k] ? 0 : img->runs[k].npages;
+        }
     if (reserve(img, st, err))
         return -1;
     cursor = st->base;
