@@ -28,12 +28,12 @@ out="$tmp/demo.out"
 TMPDIR=$tmp DEMO_ARGS="--docs 20000 --cache-terms 32" \
     bash "$top/scripts/demo.sh" --restores 2 >"$out" 2>&1 || { cat "$out"; fail "demo.sh failed"; }
 cat "$out"
-for line in "cold start to first response:" "restore to first response:" "restore --lazy:" \
+for line in "cold start to first response:" "restore to first response:" "restore --eager:" \
     "image size:"; do
     grep -q "^$line" "$out" || fail "no '$line' line"
 done
 [ "$(grep -c '^ratio: .*x faster$' "$out")" = 2 ] || fail "expected two ratio lines"
-grep -q '^  restore 2: first answer after' "$out" || fail "the second eager restore is not reported"
+grep -q '^  restore 2: first answer after' "$out" || fail "the second restore is not reported"
 # demo.sh stops what it starts and removes its directory
 [ -z "$(ls -d "$tmp"/crac-demo.* 2>/dev/null)" ] || fail "demo.sh left its temporary directory"
 pgrep -s 0 -f "examples/warm-service|crac restore|first-answer" >/dev/null &&
