@@ -5,6 +5,7 @@
 # make demo            the warm-service demo (scripts/demo.sh)
 # make bench           benchmarks (bench/run.sh)
 # make bench-servers   real servers: cold start against restore (bench/servers.sh)
+# make bench-pss       memory of 16 instances of one 1 GiB image (bench/pss.sh)
 # make fuzz            the image fuzzer, long mode (FUZZ_SECONDS=600; fuzz/README.md)
 # make install         PREFIX=/usr/local DESTDIR=
 # make SANITIZE=1      ASan+UBSan for the library's ordinary code and the tests
@@ -63,7 +64,7 @@ ifneq ($(PRELOAD_SRC),)
 TARGETS += $(B)/libcrac-preload.so
 endif
 
-.PHONY: all test demo bench bench-servers install clean check-blob examples tests fuzz fuzz-build
+.PHONY: all test demo bench bench-servers bench-pss install clean check-blob examples tests fuzz fuzz-build
 all: $(TARGETS)
 
 $(B)/pic/%.o: %.c
@@ -204,6 +205,8 @@ demo: all $(EXAMPLES)
 	bash scripts/demo.sh
 bench: all $(BENCH_BIN) $(TEST_HELPER_BIN) $(EXAMPLES)
 	bash bench/run.sh
+bench-pss: all $(BENCH_BIN)
+	bash bench/pss.sh
 bench-servers: all $(TEST_HELPER_BIN) $(EXAMPLES)
 	bash bench/servers.sh
 

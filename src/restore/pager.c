@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -380,5 +381,14 @@ int crac__pager_serve(const struct crac_img *img, const struct crac__restore_opt
     crac__lazy_drop(lz);
     if (P.pidfd >= 0)
         close(P.pidfd);
+    /* The parent waits on for as long as the program runs: give back what
+     * is not needed any more (clients stay: a late prefetcher look). */
+    free(buf);
+    free(P.init);
+    free(P.chunks);
+    free(P.pend);
+    free(P.hot);
+    P.init = NULL;
+    malloc_trim(0);
     return atomic_load(&P.bad) ? -1 : 0;
 }

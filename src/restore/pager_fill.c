@@ -354,5 +354,6 @@ void *crac__pg_prefetch(void *arg)
         crac__pg_serve_chunk(c, k, buf);
         crac__pg_finish_chunk(c, k);
     }
+    free(buf); /* the parent waits on for as long as the program runs */
     return NULL;
 }
