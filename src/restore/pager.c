@@ -149,7 +149,14 @@ static void unregister_all(struct pg_client *c)
         }
         if (!strncmp(line, "VmFlags:", 8) && strstr(line, " um")) {
             struct uffdio_range r = {s, e - s};
-            ioctl(c->uffd, UFFDIO_UNREGISTER, &r);
+            /* A fault in the range can still queue itself after the
+             * unregistering's own wake (seen on 6.18: a fault taken under
+             * the mapping's lock is not held off by mmap_lock), and no one
+             * would answer it (the process holds its copy of the
+             * descriptor): once the ioctl is back, wake the range again;
+             * the fault retries on plain memory. */
+            if (ioctl(c->uffd, UFFDIO_UNREGISTER, &r) == 0)
+                ioctl(c->uffd, UFFDIO_WAKE, &r);
         }
     }
     fclose(f);
