@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * For the descriptor tests (native-fds.c, native-fds-refuse.c): a check
- * that counts mismatches, the checkpoint call, and a snapshot of every
+ * For the descriptor tests (native-fds.c, native-fds-refuse.c), besides
+ * expect.h's mismatch counter and checkpoint.h's call: a snapshot of every
  * descriptor's number, kind and flags, so that a restore can be compared
  * with what was there, exactly.
  */
@@ -17,33 +17,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "checkpoint.h"
+#include "expect.h"
 #include "testutil.h"
-
-static int failures;
-#define EXPECT(cond, ...)                                                      \
-    do {                                                                       \
-        if (!(cond)) {                                                         \
-            printf("MISMATCH %s: ", #cond);                                    \
-            printf(__VA_ARGS__);                                               \
-            printf("\n");                                                      \
-            failures++;                                                        \
-        }                                                                      \
-    } while (0)
-
-/* 0 after the checkpoint (kept running) or the restore, -1 refused. */
-static int checkpoint(void)
-{
-    crac_error *err = NULL;
-    fflush(stdout);
-    if (crac_checkpoint_restore(&err) < 0) {
-        char *s = crac_error_format(err);
-        printf("CHECKPOINT FAILED\n%s", s);
-        free(s);
-        crac_error_free(err);
-        return -1;
-    }
-    return 0;
-}
 
 struct fdsnap {
     int n;

@@ -43,16 +43,7 @@
 #include <time.h>
 #include <unistd.h>
 
-static int failures;
-#define EXPECT(cond, ...)                                                      \
-    do {                                                                       \
-        if (!(cond)) {                                                         \
-            printf("MISMATCH %s: ", #cond);                                    \
-            printf(__VA_ARGS__);                                               \
-            printf("\n");                                                      \
-            failures++;                                                        \
-        }                                                                      \
-    } while (0)
+#include "expect.h"
 
 static uint64_t pattern(uint64_t i)
 {

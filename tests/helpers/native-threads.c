@@ -29,6 +29,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "checkpoint.h"
+
 #define NT 8
 
 static pthread_t th[NT];
@@ -167,19 +169,6 @@ static void *idle(void *arg)
     return (void *)(intptr_t)42;
 }
 
-static int checkpoint(void)
-{
-    crac_error *err = NULL;
-    fflush(stdout);
-    if (crac_checkpoint_restore(&err) < 0) {
-        char *s = crac_error_format(err);
-        printf("CHECKPOINT FAILED\n%s", s);
-        free(s);
-        crac_error_free(err);
-        return -1;
-    }
-    return 0;
-}
 
 static void *checkpointer(void *arg)
 {

@@ -27,16 +27,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-static int failures;
-#define EXPECT(cond, ...)                                                      \
-    do {                                                                       \
-        if (!(cond)) {                                                         \
-            printf("MISMATCH %s: ", #cond);                                    \
-            printf(__VA_ARGS__);                                               \
-            printf("\n");                                                      \
-            failures++;                                                        \
-        }                                                                      \
-    } while (0)
+#include "expect.h"
 
 static int checkpoint(void)
 {
