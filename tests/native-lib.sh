@@ -48,3 +48,10 @@ restore() {
 expect_in() { # FILE TEXT
     grep -qF -- "$2" "$1" || { echo "--- $1:"; cat "$1"; fail "expected '$2' in $1"; }
 }
+
+# lazily_served OUT: the restore's -v output in OUT says it left pages to
+# the pager (a test of lazy memory that ran eagerly would prove nothing).
+lazily_served() {
+    grep -Eq "read and checked, [1-9][0-9]* to be served by the pager" "$1" ||
+        { echo "--- $1:"; cat "$1"; fail "$1: no page was left to the pager (restore -v)"; }
+}
