@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: Apache-2.0
 #
 # Keeps the benchmark from rotting: one quick run of bench/run.sh with every
-# row kind at its smallest (1 MiB, 16 MiB with its lazy row, 8 threads, 4
+# row kind at its smallest (1 MiB, 16 MiB with its eager row, 8 threads, 4
 # instances, one run each) must finish and print its table and its targets.
 # No timing is checked: a benchmark is not a test, and this VM is far too
 # noisy for that.
@@ -50,11 +50,18 @@ cat "$out"
 [ $rc -eq 0 ] || { cat "$tmp/bench.err" >&2; fail "bench/run.sh exited with $rc"; }
 grep -q '^row  *runs ' "$out" || fail "no table header"
 grep -Eq '^1 MiB +1 \| +[0-9.]+ +[0-9.]+ +[0-9.]+x \|' "$out" || fail "no 1 MiB row with figures"
-grep -Eq '^16 MiB lazy +1 \| .*\| +[0-9.]+ +[0-9.]+ \(read\) +[0-9.]+x \|' "$out" || fail "no lazy row"
+grep -Eq '^16 MiB +1 \| .*\| +[0-9.]+ +[0-9.]+ \(read\) +[0-9.]+x \|' "$out" || fail "no 16 MiB row"
+grep -Eq '^16 MiB eager +1 \| .*\| +[0-9.]+ +[0-9.]+ \(read\) +[0-9.]+x \|' "$out" || fail "no eager row"
+grep -Eq '^16 MiB: 1 MiB +1 \| .*\| +[0-9.]+ +[0-9.]+ \(spawn\) +[0-9.]+x \|' "$out" ||
+    fail "no 1 MiB restore next to the 16 MiB row"
 grep -Eq '^8 threads +1 \| .*\| +[0-9.]+ +[0-9.]+ \(1 thr\) +[0-9.]+x \|' "$out" || fail "no threads row"
 grep -Eq '^4 instances +1 \| .*\| +[0-9.]+ +[0-9.]+ \(4 spawn\) +[0-9.]+x \|' "$out" ||
     fail "no instances row"
-grep -q '^targets (issues 3 and 4):' "$out" || fail "no targets"
+grep -q '^targets (issues 3, 4 and 10):' "$out" || fail "no targets"
+grep -Eq 'restore 16MiB: 1st ins <= 1.5x the 1 MiB restore +(PASS|FAIL) \(' "$out" ||
+    fail "no verdict for the lazy restore against the 1 MiB one"
+grep -Eq "restore 16MiB: 1st ins \+ read all <= 1.3x eager's +(PASS|FAIL) \(" "$out" ||
+    fail "no verdict for the lazy restore against the eager one"
 grep -Eq 'restore 1MiB .* (PASS|FAIL) \(' "$out" || fail "no verdict for the 1 MiB restore"
 grep -Eq 'restore 1 MiB \+ 8 threads .* (PASS|FAIL) \(' "$out" || fail "no verdict for the threads row"
 # every instance must come up: that one is a function, not a timing

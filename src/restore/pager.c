@@ -16,6 +16,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <malloc.h>
 #include <poll.h>
 #include <sched.h>
@@ -164,19 +165,24 @@ static void unregister_all(struct pg_client *c)
 
 /* Events the kernel queued before the memory was unregistered: their
  * callers wait until someone reads them (a madvise would hang for good,
- * the process holding its copy of the descriptor).  Faults among them were
- * woken by the unregistering; a fork's child becomes a client. */
+ * the process holding its copy of the descriptor).  A fork's child becomes
+ * a client.  A fault read here is woken once more: on memory no longer
+ * registered it retries as a plain fault. */
 static int drain_events(struct pg_client *c)
 {
     struct uffd_msg msgs[64];
     ssize_t r;
     int n = 0;
     while ((r = read(c->uffd, msgs, sizeof(msgs))) > 0)
-        for (int j = 0; j < (int)(r / (ssize_t)sizeof(*msgs)); j++)
-            if (msgs[j].event != UFFD_EVENT_PAGEFAULT) {
-                crac__pg_event(c, &msgs[j]);
-                n++;
+        for (int j = 0; j < (int)(r / (ssize_t)sizeof(*msgs)); j++) {
+            if (msgs[j].event == UFFD_EVENT_PAGEFAULT) {
+                struct uffdio_range w = {msgs[j].arg.pagefault.address & ~(PG_PAGE - 1), PG_PAGE};
+                ioctl(c->uffd, UFFDIO_WAKE, &w);
+                continue;
             }
+            crac__pg_event(c, &msgs[j]);
+            n++;
+        }
     return n;
 }
 
@@ -292,6 +298,25 @@ static void serve_loop(char *buf)
     }
 }
 
+/* The process blocks on memory only we can give it: the OOM killer should
+ * take it rather than us (needs CAP_SYS_RESOURCE; without it nothing
+ * changes).  The old value comes back once we are done. */
+static int oom_protect(int old)
+{
+    char buf[16];
+    int fd = open("/proc/self/oom_score_adj", O_RDWR | O_CLOEXEC), n, was = old;
+    if (fd < 0)
+        return old;
+    if (old == INT_MIN && (n = (int)pread(fd, buf, sizeof(buf) - 1, 0)) > 0) {
+        buf[n] = 0;
+        was = atoi(buf);
+    }
+    n = snprintf(buf, sizeof(buf), "%d", old == INT_MIN ? -1000 : old);
+    (void)!pwrite(fd, buf, (size_t)n, 0);
+    close(fd);
+    return was;
+}
+
 static void idle_priority(bool idle)
 {
     struct sched_param sp = {0};
@@ -349,6 +374,7 @@ int crac__pager_serve(const struct crac_img *img, const struct crac__restore_opt
     /* The child stages and jumps meanwhile: our start-up must not take a
      * CPU from it. */
     idle_priority(true);
+    int oom_was = oom_protect(INT_MIN);
     P.img = img;
     P.run_hashes = o->run_hashes;
     P.verbose = o->verbose;
@@ -388,6 +414,7 @@ int crac__pager_serve(const struct crac_img *img, const struct crac__restore_opt
     crac__lazy_drop(lz);
     if (P.pidfd >= 0)
         close(P.pidfd);
+    oom_protect(oom_was);
     /* The parent waits on for as long as the program runs: give back what
      * is not needed any more (clients stay: a late prefetcher look). */
     free(buf);
