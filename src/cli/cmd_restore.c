@@ -46,16 +46,17 @@ static const char usage[] =
     "                 refuse the image unless it carries label K with value V\n"
     "                 (labels come from CRAC_LABELS at checkpoint; repeatable)\n"
     "  --eager        read every page before the restored process runs.  By\n"
-    "                 default (as root, or with CAP_SYS_PTRACE, and with --pid\n"
-    "                 keep or ns) large anonymous regions are served while it\n"
-    "                 already runs: crac restore, its parent, fills them in\n"
+    "                 default (as root, or with CAP_SYS_PTRACE) large anonymous\n"
+    "                 regions are served while it already runs: crac restore,\n"
+    "                 its parent (a process of its own with --pid new), fills them in\n"
     "                 the background, 2 MiB at a time, the pages a fault\n"
     "                 touches first, each run checked before use; the restore\n"
     "                 then takes about the same time whatever the image's\n"
     "                 size (docs/native-engine.md).  Memory behaves exactly as\n"
     "                 eagerly restored memory (MADV_DONTNEED reads zeros, fork,\n"
     "                 mremap...).  Page data found corrupted later stops the\n"
-    "                 process (crac restore exits 1 and names the run)\n"
+    "                 process (crac restore names the run and exits 1; with\n"
+    "                 --pid new the process is killed)\n"
     "  --lazy         the default, by its name\n"
     "  --trust-key PUB\n"
     "                 restore an image signed with the key whose public half\n"
@@ -208,16 +209,14 @@ static int check_labels(const struct crac_img *img, const struct crac__restore_o
 }
 
 /* Whether this restore can be lazy: asked for (not --eager or
- * --huge-pages: lazily filled memory is in small pages), a parent to serve
- * the memory (not --pid new) and a region worth it.  The child finds out
- * whether the kernel allows it (lazy.c). */
+ * --huge-pages: lazily filled memory is in small pages) and a region worth
+ * it.  The restored process finds out whether the kernel allows it
+ * (lazy.c). */
 static void lazy_plan(const struct crac_img *img, const struct crac__restore_opts *o,
-                      enum crac__pid_mode mode, struct crac__lazy *lz)
+                      struct crac__lazy *lz)
 {
     if (o->eager || o->huge_pages)
         lz->why_not = o->eager ? "--eager" : "--huge-pages";
-    else if (mode == PID_NEW)
-        lz->why_not = "no parent process to serve memory (--pid new)";
     else if (!crac__lazy_any(img))
         lz->why_not = NULL; /* nothing large: nothing to say */
     else
@@ -255,12 +254,12 @@ int crac__cmd_restore(int argc, char **argv)
     if (crac__pid_mode_choose(&img, o.pid_mode, &mode, &err) ||
         crac__restore_validate(&img, mode != PID_NEW, &err))
         return fail(err);
-    lazy_plan(&img, &o, mode, &lz);
+    lazy_plan(&img, &o, &lz);
     if (crac__pid_mode_enter(&img, &mode, o.pid_mode == PID_AUTO, &o, &lz, &err))
         return fail(err);
     o.pid_mode = mode;
-    if (mode == PID_NEW && lz.on) { /* keep fell back to new: no parent to serve */
-        lz.why_not = "no parent process to serve memory (--pid new)";
+    if (mode == PID_NEW && lz.on && crac__pager_spawn(&img, &o, &lz) < 0) {
+        lz.why_not = "cannot start the pager process";
         crac__lazy_drop(&lz);
     }
     if (lz.on)

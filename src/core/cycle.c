@@ -110,7 +110,12 @@ static char *make_notes(size_t *len)
         }
     }
     free(summary);
-    return buf;
+    /* Down to what it holds before the image is taken: a buffer this size
+     * is a mapping of its own, saved with the process, and unmapped after
+     * a restore, where memory still served lazily makes the unmapping wait
+     * for the pager. */
+    char *fit = buf ? realloc(buf, *len + 1) : NULL;
+    return fit ? fit : buf;
 }
 
 /* Hands over to the engine; its failure becomes one cause of `cp`. */

@@ -50,4 +50,9 @@ void crac__lazy_drop(struct crac__lazy *lz);
 int crac__pager_serve(const struct crac_img *img, const struct crac__restore_opts *o,
                       struct crac__lazy *lz, pid_t child);
 
+/* --pid new: starts the pager as a process of its own (nobody's child
+ * once started) to serve this one.  0, or -1 (eager then). */
+int crac__pager_spawn(const struct crac_img *img, const struct crac__restore_opts *o,
+                      struct crac__lazy *lz);
+
 #endif

@@ -27,6 +27,7 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include "restore/lazy.h"
@@ -425,4 +426,38 @@ int crac__pager_serve(const struct crac_img *img, const struct crac__restore_opt
     P.init = NULL;
     malloc_trim(0);
     return atomic_load(&P.bad) ? -1 : 0;
+}
+
+/* --pid new: this process becomes the restored one, so the pager must be
+ * another's child: an intermediate process forks it and exits.  It leaves
+ * the session (no signal from the terminal reaches it) and serves until
+ * the process is all in or gone.  Without a parent-death signal to rely
+ * on, a dead pager leaves the process waiting in a fault (killable), not
+ * reading zeros: it holds its copy of the descriptor. */
+int crac__pager_spawn(const struct crac_img *img, const struct crac__restore_opts *o,
+                      struct crac__lazy *lz)
+{
+    static const int quiet[] = {SIGINT, SIGQUIT, SIGHUP, SIGTERM, SIGPIPE};
+    pid_t self = getpid(), mid = fork();
+    int status;
+    if (mid < 0)
+        return -1;
+    if (mid == 0) {
+        pid_t pager = fork();
+        if (pager == 0) {
+            int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+            setsid();
+            for (size_t i = 0; i < sizeof(quiet) / sizeof(quiet[0]); i++)
+                signal(quiet[i], SIG_IGN);
+            if (null >= 0) { /* a reader of the program's output sees its end */
+                dup2(null, 0);
+                dup2(null, 1);
+            }
+            _exit(crac__pager_serve(img, o, lz, self) < 0);
+        }
+        _exit(pager < 0);
+    }
+    while (waitpid(mid, &status, 0) < 0 && errno == EINTR)
+        ;
+    return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
