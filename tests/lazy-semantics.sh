@@ -13,15 +13,18 @@
 #   faulting all at once do; pages dropped just where the prefetchers are
 #   filling read zero; a checkpoint taken before the pager is done saves
 #   the memory as it is.
+# Some checks run again with --pid new, where the pager is a process of its
+# own rather than the restored process's parent.
 . "$(dirname "$0")/lazy-lib.sh"
-# one CHECK: checkpoint, lazy restore, the check, every page verified.
-# Exits (it runs in a subshell) 0 when the check ran on memory the pager
-# had not filled yet, 3 when it passed on memory already in.
+# one CHECK [RESTORE-OPTIONS]: checkpoint, lazy restore, the check, every
+# page verified.  Exits (it runs in a subshell) 0 when the check ran on
+# memory the pager had not filled yet, 3 when it passed on memory already in.
 one() {
     local check=$1 img="$tmp/$1" out="$tmp/$1.out" n args=("$1")
+    shift
     [ "$check" = again ] && args+=("$tmp/again2")
     checkpoint "$img" "${args[@]}" || { cat "$tmp/cp.out"; fail "checkpoint ($check) failed"; }
-    restore "$out" "$img" -v || { cat "$out"; fail "$check: the restored program failed"; }
+    restore "$out" "$img" -v "$@" || { cat "$out"; fail "$check $*: the restored program failed"; }
     lazily_served "$out"
     if [ "$check" = again ]; then
         # The first restore checkpointed again and exited; the second image
@@ -57,6 +60,17 @@ for check in "${checks[@]}"; do
     0) on_unserved=$((on_unserved + 1)) ;;
     3) ;;
     *) failed="$failed $check" ;;
+    esac
+done
+for check in none dontneed fork kernel; do
+    (
+        PIDS=()
+        trap 'for p in "${PIDS[@]}"; do kill -KILL "$p" 2>/dev/null; done' EXIT
+        one "$check" --pid new
+    )
+    case $? in
+    0 | 3) ;;
+    *) failed="$failed $check(--pid new)" ;;
     esac
 done
 [ -z "$failed" ] || fail "failed:$failed"
