@@ -4,9 +4,9 @@
 # regions are left to the pager, crac restore itself, which fills them
 # while the program already runs; -v says how many pages it left and, at
 # the end, what the pager did.  Memory of every kind comes back; a
-# multi-threaded process whose threads all fault at once comes back;
-# --pid new (no parent to serve memory) and --eager read everything first
-# and say why; a lazily restored process checkpoints again, after its
+# multi-threaded process whose threads all fault at once comes back, with
+# --pid new too (the pager is then a process of its own); --eager reads
+# everything first and says why; a lazily restored process checkpoints again, after its
 # first image was deleted, into an image that holds its memory.
 . "$(dirname "$0")/native-lib.sh"
 checkpoint "$tmp/mem" memory || { cat "$tmp/cp.out"; fail "checkpoint (memory) failed"; }
@@ -33,8 +33,12 @@ eager() { # WHY OPTIONS...: restores eagerly, saying WHY
     expect_in "$tmp/e.out" " 0 to be served by the pager"
     expect_in "$tmp/e.out" "eager restore: $why"
 }
-eager "no parent process to serve memory (--pid new)" --pid new
+restore "$tmp/n.out" "$tmp/thr" -v --pid new || { cat "$tmp/n.out"; fail "lazy restore (threads, --pid new) failed"; }
+expect_in "$tmp/n.out" "LAZY OK"
+expect_in "$tmp/n.out" "pid mode new"
+lazily_served "$tmp/n.out"
 eager "--eager" --eager
+eager "--huge-pages" --huge-pages
 
 prog="$build/tests/helpers/native-state"
 checkpoint "$tmp/a1" again "$tmp/a2" || { cat "$tmp/cp.out"; fail "checkpoint (again) failed"; }
