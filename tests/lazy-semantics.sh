@@ -8,7 +8,8 @@
 #   FREE, the data), never the image's bytes, and a write sticks;
 #   mprotect to PROT_NONE and back keeps the bytes; mremap moves them and
 #   grows the mapping with zeros; munmap or MAP_FIXED replace them with
-#   zeros; a forked child sees all and its changes are its own; read(2)
+#   zeros; a forked child sees all and its changes are its own, and so do
+#   300 children forked at once (a client each for the pager); read(2)
 #   and write(2) (faults the kernel takes) see the right bytes; threads
 #   faulting all at once do; pages dropped just where the prefetchers are
 #   filling read zero; a checkpoint taken before the pager is done saves
@@ -49,7 +50,7 @@ one() {
 # Every check, each in a subshell (its processes killed when it ends), so
 # that one failure does not hide the others.
 on_unserved=0 failed=""
-checks=(none dontneed dontneed-syscall free mprotect mremap munmap fork kernel threads race again)
+checks=(none dontneed dontneed-syscall free mprotect mremap munmap fork forks kernel threads race again)
 for check in "${checks[@]}"; do
     (
         PIDS=()

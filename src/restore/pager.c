@@ -116,9 +116,8 @@ static int build(const struct crac_img *img)
     P.init = calloc(pages + 1, 1);
     P.chunks = calloc(img->nruns + 1, sizeof(*P.chunks));
     P.zero = aligned_alloc(PG_PAGE, PG_PAGE);
-    P.pend = calloc(4096, sizeof(*P.pend));
     P.hot = crac__lazy_hot_runs(img);
-    if (!P.regions || !P.init || !P.chunks || !P.zero || !P.pend || !P.hot)
+    if (!P.regions || !P.init || !P.chunks || !P.zero || !P.hot)
         return -1;
     memset(P.zero, 0, PG_PAGE);
     P.npages = pages;
@@ -264,15 +263,40 @@ static void root_gone(void)
     pthread_mutex_unlock(&P.mu);
 }
 
+/* Room in the poll set for every client (a program that forks many
+ * children while it is served has as many clients) and the pidfd. */
+static bool poll_room(struct pollfd **pf, struct pg_client ***pc, int *cap)
+{
+    pthread_mutex_lock(&P.mu);
+    int want = P.nclients + 2;
+    pthread_mutex_unlock(&P.mu);
+    if (want <= *cap)
+        return true;
+    struct pollfd *npf = realloc(*pf, (size_t)want * sizeof(**pf));
+    if (npf)
+        *pf = npf;
+    struct pg_client **npc = realloc(*pc, (size_t)want * sizeof(**pc));
+    if (npc)
+        *pc = npc;
+    if (!npf || !npc)
+        return false;
+    *cap = want;
+    return true;
+}
+
 /* The fault thread: reads every client's messages until all are served. */
 static void serve_loop(char *buf)
 {
-    struct pollfd pf[257];
-    struct pg_client *pc[256];
-    int pidfd = P.pidfd;
+    struct pollfd *pf = NULL;
+    struct pg_client **pc = NULL;
+    int pidfd = P.pidfd, cap = 0;
     crac__pg_is_fault_thread = true;
     for (;;) {
-        int n = poll_set(pf, pc, 256), nc = n;
+        if (!poll_room(&pf, &pc, &cap) && cap < 2) {
+            usleep(1000); /* out of memory: faults wait, nothing is dropped */
+            continue;
+        }
+        int n = poll_set(pf, pc, cap - 1), nc = n;
         if (!n) {
             pthread_mutex_lock(&P.mu);
             n = P.nclients; /* a fork may have come with the last events */
@@ -297,6 +321,8 @@ static void serve_loop(char *buf)
             crac__pg_fault(e.c, e.addr, e.write, buf);
         }
     }
+    free(pf);
+    free(pc);
 }
 
 /* The process blocks on memory only we can give it: the OOM killer should

@@ -92,7 +92,7 @@ struct pager {
     atomic_int go, quit;
     atomic_int bad; /* a run failed its check: the program was stopped */
     struct pg_pend *pend; /* faults read while draining for a fill */
-    int npend;
+    int npend, pend_cap;
     uint64_t t_go, t_done;
     atomic_long faults, copied, zeroed, events, forks;
 };

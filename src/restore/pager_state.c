@@ -208,6 +208,22 @@ void crac__pg_event(struct pg_client *c, const struct uffd_msg *m)
     }
 }
 
+/* Room for one more fault read while draining: a fault read and then
+ * dropped would wait until a fill of its page happens to wake it (never,
+ * for a page no prefetcher fills). */
+static bool pend_room(void)
+{
+    if (P.npend == P.pend_cap) {
+        int cap = P.pend_cap ? 2 * P.pend_cap : 256;
+        struct pg_pend *n = realloc(P.pend, (size_t)cap * sizeof(*n));
+        if (!n)
+            return false;
+        P.pend = n;
+        P.pend_cap = cap;
+    }
+    return true;
+}
+
 /* Reads what is pending: events applied at once, faults kept for the main
  * loop.  Only the fault thread reads. */
 void crac__pg_drain(struct pg_client *c)
@@ -218,7 +234,7 @@ void crac__pg_drain(struct pg_client *c)
     for (int j = 0; j < (r > 0 ? (int)(r / (ssize_t)sizeof(*msgs)) : 0); j++) {
         if (msgs[j].event != UFFD_EVENT_PAGEFAULT)
             crac__pg_event(c, &msgs[j]);
-        else if (P.npend < 4096)
+        else if (pend_room())
             P.pend[P.npend++] = (struct pg_pend){c, msgs[j].arg.pagefault.address,
                                                  !!(msgs[j].arg.pagefault.flags &
                                                     UFFD_PAGEFAULT_FLAG_WRITE)};

@@ -33,6 +33,8 @@
  *                              there (mremap): their own bytes
  *   lazy-mem fork              the child sees all memory, its DONTNEED
  *                              and writes are its own ("CHILD OK")
+ *   lazy-mem forks             300 children at once, each reads a page
+ *                              not filled yet and exits
  *   lazy-mem kernel            read(2) into and write(2) from unfilled
  *                              pages (the kernel's faults, not the
  *                              program's)
@@ -392,6 +394,31 @@ static void check_fork(void)
     close(pfd[0]);
 }
 
+/* Many children at once, each a client of its own for the pager (more
+ * than it once could poll): each reads a page not filled yet and exits. */
+static void check_forks(void)
+{
+    enum { NFORKS = 300 };
+    static pid_t pids[NFORKS];
+    int bad = 0, status;
+    unserved("forks", &big, R0, R1);
+    fflush(stdout);
+    for (int i = 0; i < NFORKS; i++) {
+        size_t p = R0 + (size_t)i * 3 % (R1 - R0);
+        if ((pids[i] = fork()) == 0) {
+            verify(&big, page(&big, p), p, p + 1, 0);
+            fflush(stdout);
+            _exit(failures ? 1 : 0);
+        }
+        EXPECT(pids[i] > 0, "fork %d: %s", i, strerror(errno));
+    }
+    for (int i = 0; i < NFORKS; i++)
+        if (pids[i] > 0 && (waitpid(pids[i], &status, 0) != pids[i] || !WIFEXITED(status) ||
+                            WEXITSTATUS(status) != 0))
+            bad++;
+    EXPECT(bad == 0, "%d of %d children read a wrong page", bad, NFORKS);
+}
+
 /* Kernel-mode faults: the kernel copies to and from memory the pager has
  * not filled (read(2), write(2)): it waits for the pager as the program
  * does, and a partial write into a data page keeps the rest of the page. */
@@ -551,15 +578,15 @@ int main(int argc, char **argv)
     static char out[4096];
     pthread_t th[NTHREADS];
     static const char *const checks[] = {"none",   "dontneed", "dontneed-syscall", "free",
-                                         "mprotect", "mremap", "munmap", "fork", "kernel",
-                                         "threads", "race"};
+                                         "mprotect", "mremap", "munmap", "fork", "forks",
+                                         "kernel", "threads", "race"};
     bool known =
         (!strcmp(check, "again") || !strcmp(check, "hold") || !strcmp(check, "fork-hold")) && arg;
     for (size_t i = 0; i < sizeof(checks) / sizeof(*checks); i++)
         known |= !strcmp(check, checks[i]);
     if (!known) {
         fprintf(stderr, "usage: lazy-mem none|dontneed|dontneed-syscall|free|mprotect|mremap|"
-                        "munmap|fork|kernel|threads|race|again DIR2|hold FILE|fork-hold FILE\n");
+                        "munmap|fork|forks|kernel|threads|race|again DIR2|hold FILE|fork-hold FILE\n");
         return 2;
     }
     /* Lines out at once: a process stopped later has said all it did.
@@ -602,6 +629,8 @@ int main(int argc, char **argv)
         check_munmap();
     else if (!strcmp(check, "fork"))
         check_fork();
+    else if (!strcmp(check, "forks"))
+        check_forks();
     else if (!strcmp(check, "kernel"))
         check_kernel();
     else if (!strcmp(check, "threads"))
