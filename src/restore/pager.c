@@ -385,23 +385,10 @@ static void start_threads(pthread_t *th, int *n)
     }
 }
 
-int crac__pager_serve(const struct crac_img *img, const struct crac__restore_opts *o,
-                      struct crac__lazy *lz, pid_t child)
+/* The pager's state for this image and process.  0, or -1 (out of memory). */
+static int setup(const struct crac_img *img, const struct crac__restore_opts *o, int uffd,
+                 pid_t child)
 {
-    int uffd, nthreads = 0;
-    pthread_t th[PG_THREADS];
-    char *buf;
-    close(lz->sock[1]);
-    lz->sock[1] = -1;
-    char tag = receive(lz->sock[0], &uffd);
-    if (tag != 'U' || uffd < 0) { /* eager after all, or the child failed */
-        crac__lazy_drop(lz);
-        return 0;
-    }
-    /* The child stages and jumps meanwhile: our start-up must not take a
-     * CPU from it. */
-    idle_priority(true);
-    int oom_was = oom_protect(INT_MIN);
     P.img = img;
     P.run_hashes = o->run_hashes;
     P.verbose = o->verbose;
@@ -412,8 +399,50 @@ int crac__pager_serve(const struct crac_img *img, const struct crac__restore_opt
     /* Without POISON (kernels before 6.6) a bad run's pages stay unserved:
      * the process is stopped all the same. */
     P.poison = true;
+    return build(img) || !crac__pg_client_new(uffd, NULL) ? -1 : 0;
+}
+
+static void signal_all(atomic_int *flag)
+{
+    pthread_mutex_lock(&P.mu);
+    atomic_store(flag, 1);
+    pthread_cond_broadcast(&P.cv);
+    pthread_mutex_unlock(&P.mu);
+}
+
+/* The parent waits on for as long as the program runs: give back what is
+ * not needed any more (clients stay: a late prefetcher look). */
+static void teardown(char *buf)
+{
+    if (P.pidfd >= 0)
+        close(P.pidfd);
+    free(buf);
+    free(P.init);
+    free(P.chunks);
+    free(P.pend);
+    free(P.hot);
+    P.init = NULL;
+    malloc_trim(0);
+}
+
+int crac__pager_serve(const struct crac_img *img, const struct crac__restore_opts *o,
+                      struct crac__lazy *lz, pid_t child)
+{
+    int uffd, nthreads = 0, oom_was;
+    pthread_t th[PG_THREADS];
+    char *buf;
+    close(lz->sock[1]);
+    lz->sock[1] = -1;
+    if (receive(lz->sock[0], &uffd) != 'U' || uffd < 0) { /* eager, or the child failed */
+        crac__lazy_drop(lz);
+        return 0;
+    }
+    /* The child stages and jumps meanwhile: our start-up must not take a
+     * CPU from it. */
+    idle_priority(true);
+    oom_was = oom_protect(INT_MIN);
     buf = aligned_alloc(PG_PAGE, PG_BUF);
-    if (build(img) || !buf || !crac__pg_client_new(uffd, NULL)) {
+    if (!buf || setup(img, o, uffd, child)) {
         fprintf(stderr, "crac restore: out of memory for the pager: stopping the restored process\n");
         kill(child, SIGKILL);
         return -1;
@@ -422,16 +451,10 @@ int crac__pager_serve(const struct crac_img *img, const struct crac__restore_opt
     start_threads(th, &nthreads);
     if (wait_registered(lz->sock[0]) == 0) {
         P.t_go = now_ns();
-        pthread_mutex_lock(&P.mu);
-        atomic_store(&P.go, 1);
-        pthread_cond_broadcast(&P.cv);
-        pthread_mutex_unlock(&P.mu);
+        signal_all(&P.go);
         serve_loop(buf);
     }
-    atomic_store(&P.quit, 1);
-    pthread_mutex_lock(&P.mu);
-    pthread_cond_broadcast(&P.cv);
-    pthread_mutex_unlock(&P.mu);
+    signal_all(&P.quit);
     while (nthreads)
         pthread_join(th[--nthreads], NULL);
     if (P.go)
@@ -439,18 +462,8 @@ int crac__pager_serve(const struct crac_img *img, const struct crac__restore_opt
     else /* the child failed before its memory was registered */
         close(uffd);
     crac__lazy_drop(lz);
-    if (P.pidfd >= 0)
-        close(P.pidfd);
     oom_protect(oom_was);
-    /* The parent waits on for as long as the program runs: give back what
-     * is not needed any more (clients stay: a late prefetcher look). */
-    free(buf);
-    free(P.init);
-    free(P.chunks);
-    free(P.pend);
-    free(P.hot);
-    P.init = NULL;
-    malloc_trim(0);
+    teardown(buf);
     return atomic_load(&P.bad) ? -1 : 0;
 }
 
