@@ -90,12 +90,14 @@ static int file_fd(const struct crac_img *img, struct crac__stage *st, int32_t i
  * when it is restored often).  Several threads share the runs. */
 struct fill {
     const struct crac_img *img;
+    const struct crac__stage *st;
     const uint8_t *run_hashes; /* signed image: BLAKE2b of each run (trust.h) */
-    uint64_t *dst; /* staged address of each run, 0: served by the pager (lazy.c) */
-    struct {
-        size_t start, end;
-    } *groups;     /* runs read by one preadv each */
+    struct group {
+        size_t start, end; /* runs read by one preadv */
+        size_t region;     /* the region of run start (a group may go on into the next) */
+    } *groups;
     size_t ngroups;
+    uint64_t bytes; /* to read in all */
     atomic_size_t next;
     atomic_int failed;
     size_t bad_run;
@@ -116,15 +118,24 @@ static void fail_run(struct fill *f, size_t k, const char *what)
     }
 }
 
-/* Reads runs [k, end) and checks each one's checksum, and its signed hash
- * when the image is signed (the bytes checked are the bytes that run). */
-static void fill_group(struct fill *f, size_t k, size_t end)
+/* Where run k of region i (or of a region after it) is staged. */
+static void *staged(const struct fill *f, size_t *i, size_t k)
+{
+    const struct crac_img_region *r = &f->img->regions[*i];
+    while (k >= r->runs_first + r->runs_count)
+        r = &f->img->regions[++*i];
+    return (void *)(f->st->addr[*i] + (f->img->runs[k].addr - r->start));
+}
+
+/* Reads a group of runs and checks each one's checksum, and its signed
+ * hash when the image is signed (the bytes checked are the bytes that run). */
+static void fill_group(struct fill *f, const struct group *g)
 {
     const struct crac_img *img = f->img;
     struct iovec iov[GROUP_RUNS];
-    size_t total = 0, n = end - k;
+    size_t total = 0, n = g->end - g->start, k = g->start, region = g->region;
     for (size_t i = 0; i < n; i++) {
-        iov[i].iov_base = (void *)f->dst[k + i];
+        iov[i].iov_base = staged(f, &region, k + i);
         iov[i].iov_len = img->runs[k + i].npages * CRAC_PAGE;
         total += iov[i].iov_len;
     }
@@ -151,60 +162,70 @@ static void *fill_worker(void *arg)
     struct fill *f = arg;
     size_t g;
     while (!atomic_load(&f->failed) && (g = atomic_fetch_add(&f->next, 1)) < f->ngroups)
-        fill_group(f, f->groups[g].start, f->groups[g].end);
+        fill_group(f, &f->groups[g]);
     return NULL;
 }
 
-/* Splits the runs to read into groups (see GROUP_RUNS); how many. */
+/* Whether run k of region i is read here (not left to the pager). */
+static bool read_here(const struct crac__stage *st, size_t i, size_t k)
+{
+    return !st->lazy[i] || st->hot[k];
+}
+
+/* Splits the runs to read into groups (see GROUP_RUNS), into f->groups
+ * when given; how many. */
 static size_t make_groups(struct fill *f)
 {
     const struct crac_img *img = f->img;
+    struct group *g = NULL, counting;
     size_t n = 0;
-    for (size_t k = 0; k < img->nruns;) {
-        if (!f->dst[k]) { /* served by the pager */
-            k++;
-            continue;
+    uint64_t bytes = 0;
+    for (size_t i = 0; i < img->nregions; i++) {
+        const struct crac_img_region *r = &img->regions[i];
+        for (size_t k = r->runs_first; k < r->runs_first + r->runs_count; k++) {
+            uint64_t len = img->runs[k].npages * CRAC_PAGE;
+            if (!read_here(f->st, i, k)) {
+                g = NULL;
+                continue;
+            }
+            f->bytes += len;
+            if (g && k - g->start < GROUP_RUNS && bytes < GROUP_BYTES &&
+                img->runs[k - 1].file_off + img->runs[k - 1].npages * CRAC_PAGE ==
+                    img->runs[k].file_off) {
+                bytes += len;
+                g->end = k + 1;
+                continue;
+            }
+            g = f->groups ? &f->groups[n] : &counting;
+            *g = (struct group){k, k + 1, i};
+            bytes = len;
+            n++;
         }
-        size_t start = k, bytes = img->runs[k].npages * CRAC_PAGE;
-        while (++k < img->nruns && f->dst[k] && k - start < GROUP_RUNS && bytes < GROUP_BYTES &&
-               img->runs[k - 1].file_off + img->runs[k - 1].npages * CRAC_PAGE == img->runs[k].file_off)
-            bytes += img->runs[k].npages * CRAC_PAGE;
-        f->groups[n].start = start;
-        f->groups[n].end = k;
-        n++;
     }
     return n;
 }
 
 static int fill_all(const struct crac_img *img, const struct crac__stage *st, crac_error **err)
 {
-    struct fill f = {.img = img, .run_hashes = st->run_hashes};
+    struct fill f = {.img = img, .st = st, .run_hashes = st->run_hashes};
     pthread_t tids[FILL_THREADS_MAX];
     int nthreads = 0;
-    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    f.dst = malloc((img->nruns + 1) * sizeof(*f.dst));
-    f.groups = malloc((img->nruns + 1) * sizeof(*f.groups));
-    if (!f.dst || !f.groups) {
-        free(f.dst);
-        free(f.groups);
+    /* Counted first: a lazy restore reads a few runs of many. */
+    f.groups = malloc((make_groups(&f) + 1) * sizeof(*f.groups));
+    if (!f.groups) {
         *err = crac__error_src("restore", "out of memory");
         return -1;
     }
-    for (size_t i = 0; i < img->nregions; i++) {
-        const struct crac_img_region *r = &img->regions[i];
-        for (uint64_t k = r->runs_first; k < r->runs_first + r->runs_count; k++)
-            f.dst[k] = st->lazy[i] && !st->hot[k] ? 0 : st->addr[i] + (img->runs[k].addr - r->start);
-    }
+    f.bytes = 0;
     f.ngroups = make_groups(&f);
     /* Threads pay off only when there is enough to read. */
-    if (img->hdr->pages_size >= FILL_THREADS_MIN_BYTES)
-        while (nthreads < cpus - 1 && nthreads < FILL_THREADS_MAX &&
-               pthread_create(&tids[nthreads], NULL, fill_worker, &f) == 0)
-            nthreads++;
+    long cpus = f.bytes >= FILL_THREADS_MIN_BYTES ? sysconf(_SC_NPROCESSORS_ONLN) : 1;
+    while (nthreads < cpus - 1 && nthreads < FILL_THREADS_MAX &&
+           pthread_create(&tids[nthreads], NULL, fill_worker, &f) == 0)
+        nthreads++;
     fill_worker(&f);
     while (nthreads)
         pthread_join(tids[--nthreads], NULL);
-    free(f.dst);
     free(f.groups);
     if (atomic_load(&f.failed)) {
         *err = crac__img_run_error(img, f.bad_run, f.bad_what);
