@@ -27,7 +27,8 @@ enum { PS_ZERO = 0, PS_NEED = 1, PS_DONE = 2, PS_GONE = 3 };
  * those zero in the image (the gaps between runs). */
 enum { W_NEED = 1, W_ZERO = 2, W_GAP = 4 };
 
-/* A lazily restored region, by its saved address. */
+/* A lazily restored region, by its saved address (start first: the lookups
+ * search regions and chunks alike by it). */
 struct pg_region {
     uint64_t start, end;
     uint64_t lo, hi; /* from its first run to the end of its last: gaps in here are zero-paged */

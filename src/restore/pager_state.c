@@ -20,33 +20,35 @@
 
 struct pager crac__pg;
 
-long crac__pg_page(uint64_t orig)
+/* The last of n entries (each `size` bytes, sorted by the address they
+ * start with) starting at or below addr; 0 when none does. */
+static size_t last_at_or_below(const void *base, size_t n, size_t size, uint64_t addr)
 {
-    size_t lo = 0, hi = P.nregions;
+    size_t lo = 0, hi = n;
     while (hi - lo > 1) {
         size_t mid = (lo + hi) / 2;
-        if (P.regions[mid].start <= orig)
+        if (*(const uint64_t *)((const char *)base + mid * size) <= addr)
             lo = mid;
         else
             hi = mid;
     }
-    const struct pg_region *g = &P.regions[lo];
-    if (!P.nregions || orig < g->start || orig >= g->end)
+    return lo;
+}
+
+long crac__pg_page(uint64_t orig)
+{
+    const struct pg_region *g;
+    if (!P.nregions)
+        return -1;
+    g = &P.regions[last_at_or_below(P.regions, P.nregions, sizeof(*g), orig)];
+    if (orig < g->start || orig >= g->end)
         return -1;
     return (long)(g->page0 + (orig - g->start) / PG_PAGE);
 }
 
 long crac__pg_chunk_of(uint64_t orig)
 {
-    long lo = 0, hi = P.nchunks;
-    while (hi - lo > 1) {
-        long mid = (lo + hi) / 2;
-        if (P.chunks[mid].start <= orig)
-            lo = mid;
-        else
-            hi = mid;
-    }
-    return lo;
+    return (long)last_at_or_below(P.chunks, (size_t)P.nchunks, sizeof(*P.chunks), orig);
 }
 
 uint64_t crac__pg_o2c(struct pg_client *c, uint64_t orig, uint64_t *avail)
